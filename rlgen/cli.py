@@ -1,0 +1,188 @@
+"""``rlgen`` command line: thin argument parsing that dispatches to kinds, training and evaluation.
+
+Every user error (an :class:`rlgen.errors.RlgenError`) prints one line to stderr and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from rlgen.errors import RlgenError
+
+EPILOG = "Docs: README.md. Every run_configs/*.yaml accepts --debug for a run of a few seconds."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from rlgen.envs.make import use_headless_rendering
+
+    use_headless_rendering()
+    warnings.filterwarnings("ignore", module="pygame")
+    try:
+        return args.func(args, argv)
+    except RlgenError as err:
+        print(f"rlgen: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("rlgen: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlgen", description="rlgen: reinforcement learning with generative models (VIME, GAIL, World Models).", epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"rlgen {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train from a run config (or resume a run)", epilog=EPILOG)
+    train.add_argument("config", nargs="?", help="run config YAML (e.g. run_configs/quickstart.yaml)")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a config value (repeatable), e.g. --set train.total_timesteps=5000")
+    train.add_argument("--seed", type=int, help="override the config's seed")
+    train.add_argument("--run-dir", help="write the run here instead of runs/<name>__<seed>__<time>")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its latest checkpoint")
+    train.add_argument("--debug", action="store_true", help="apply the config's debug: block (finishes in seconds)")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("evaluate", help="evaluate a run directory or an SB3 .zip policy", epilog=EPILOG)
+    ev.add_argument("target", help="a run directory, or an SB3 .zip (then give --env, and --algo if not readable)")
+    ev.add_argument("--episodes", type=_positive_int, default=10, help="number of episodes (default 10)")
+    ev.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
+    mode = ev.add_mutually_exclusive_group()
+    mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=True,
+                      help="take the policy's mean/greedy action (default)")
+    mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
+    ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
+    ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    ev.add_argument("--env", help="Gymnasium env id (needed for a bare .zip)")
+    ev.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
+    ev.add_argument("--checkpoint", choices=("final", "best", "last"), default="final",
+                    help="which policy of a run directory (default: final, else last)")
+    ev.set_defaults(func=_evaluate)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _version() -> str:
+    from rlgen import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    from rlgen.config import to_dict
+    from rlgen.kinds import kind_module, load_run_config, load_saved_config
+    from rlgen.runs import RunDir
+
+    if args.resume:
+        if args.config or args.debug or args.seed is not None or args.run_dir:
+            raise RlgenError("--resume continues a run with its saved config; give only --resume RUN_DIR "
+                             "(and --set train.* to change the budget)")
+        if any(not s.startswith("train.") for s in args.set):
+            raise RlgenError("with --resume only train.* values can be changed (the checkpoint fixes the rest)")
+        run = RunDir.open(args.resume)
+        config = load_saved_config(run.config_file, args.set)
+        if args.set:
+            from rlgen.config import dump_yaml
+            from rlgen.runs import atomic_write_text
+
+            atomic_write_text(run.config_file, dump_yaml(to_dict(config)))
+        run.append_command(argv)
+    else:
+        if not args.config:
+            raise RlgenError("give a run config (e.g. rlgen train run_configs/quickstart.yaml) or --resume RUN_DIR")
+        config = load_run_config(args.config, overrides=args.set, debug=args.debug, seed=args.seed)
+        module = kind_module(config.kind)
+        if hasattr(module, "validate"):
+            module.validate(config)
+        name = config.run.name or Path(args.config).stem
+        if args.debug:
+            name += "-debug"
+        seed = _get_path(config, module.SEED_KEY)
+        run = RunDir.create(output_dir=config.run.output_dir, name=name, seed=seed, run_dir=args.run_dir)
+        run.write_start(to_dict(config), argv)
+    print(f"run directory: {run.path}")
+    kind_module(config.kind).train(config, run)
+    return 0
+
+
+def _get_path(obj: object, dotted: str) -> object:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
+    from rlgen.evaluation import EvalOptions
+
+    options = EvalOptions(
+        episodes=args.episodes,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        video=args.video,
+        checkpoint=args.checkpoint,
+        algo=args.algo,
+        env=args.env,
+    )
+    target = Path(args.target)
+    started = time.perf_counter()
+    if target.is_dir():
+        result, context = _evaluate_run(target, options)
+    elif target.is_file():
+        result, context = _evaluate_zip(target, options)
+    else:
+        raise RlgenError(f"nothing to evaluate at {target}: give a run directory or an SB3 .zip file")
+    print(f"{target}: {result.format()}")
+    if args.video:
+        print(f"video: {args.video}")
+    context["seconds"] = round(time.perf_counter() - started, 2)
+    json_path = args.json
+    if json_path is None and target.is_dir():
+        json_path = target / "evaluations" / f"{args.checkpoint}_{args.episodes}ep_seed{args.seed}.json"
+    if json_path is not None:
+        result.write_json(json_path, **context)
+        print(f"results: {json_path}")
+    return 0
+
+
+def _evaluate_run(target: Path, options):  # noqa: ANN202
+    from rlgen.kinds import kind_module, load_saved_config
+    from rlgen.runs import RunDir
+
+    if options.algo or options.env:
+        raise RlgenError("--env and --algo are for bare .zip files; a run directory knows its env and algorithm")
+    run = RunDir.open(target)
+    config = load_saved_config(run.config_file)
+    module = kind_module(config.kind)
+    if not hasattr(module, "evaluate"):
+        raise RlgenError(f"runs of kind {config.kind!r} cannot be evaluated with rlgen evaluate")
+    result = module.evaluate(config, run, options)
+    return result, {"target": str(target), "kind": config.kind, "checkpoint": options.checkpoint}
+
+
+def _evaluate_zip(target: Path, options):  # noqa: ANN202
+    from rlgen.envs.config import EnvConfig
+    from rlgen.sb3.evaluate import evaluate_zip
+
+    if not options.env:
+        raise RlgenError(f"evaluating the bare policy file {target} needs --env ID (SB3 zips do not store it)")
+    result = evaluate_zip(target, EnvConfig(id=options.env), options)
+    return result, {"target": str(target), "env": options.env, "algo": options.algo}
