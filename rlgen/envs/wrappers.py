@@ -90,6 +90,25 @@ class FrameStack(gym.Wrapper):
         return np.concatenate(self._frames, axis=2), reward, terminated, truncated, info
 
 
+class ActionRepeat(gym.Wrapper):
+    """Repeat each action ``repeat`` times and sum the rewards (stops early at the end of an episode)."""
+
+    def __init__(self, env: gym.Env, repeat: int = 2):
+        super().__init__(env)
+        if repeat < 1:
+            raise ConfigError(f"action_repeat repeat must be >= 1, got {repeat}")
+        self.repeat = repeat
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        total = 0.0
+        for _ in range(self.repeat):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            total += float(reward)
+            if terminated or truncated:
+                break
+        return obs, total, terminated, truncated, info
+
+
 def _rescale_action(env: gym.Env, low: float = -1.0, high: float = 1.0) -> gym.Env:
     """Let the agent act in [low, high] whatever the env's action bounds (action normalisation hook)."""
     return gym.wrappers.RescaleAction(env, min_action=low, max_action=high)
@@ -105,6 +124,7 @@ def _render_observation(env: gym.Env) -> gym.Env:
 WRAPPERS: dict[str, Callable[..., gym.Env]] = {
     "frame_preprocess": FramePreprocess,
     "frame_stack": FrameStack,
+    "action_repeat": ActionRepeat,
     "rescale_action": _rescale_action,
     "clip_action": gym.wrappers.ClipAction,
     "render_observation": _render_observation,

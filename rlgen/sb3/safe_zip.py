@@ -65,7 +65,10 @@ def read_sb3_zip(path: str | Path, device: str = "cpu") -> SB3Zip:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             if "data" not in names or "policy.pth" not in names:
-                raise RlgenError(f"{path} is a zip but not an SB3 model (no 'data' or 'policy.pth' inside)")
+                raise RlgenError(
+                    f"corrupt or truncated policy file {path}: no 'data' or 'policy.pth' inside "
+                    "(not a complete SB3 model zip)"
+                )
             data = json.loads(archive.read("data").decode("utf-8"))
             params, variables = {}, {}
             for name in names:

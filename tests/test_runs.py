@@ -1,0 +1,76 @@
+"""Run directories and the checkpoint store: atomicity, pruning, refusal to overwrite."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlgen.errors import RlgenError
+from rlgen.runs import CheckpointStore, RunDir, atomic_write_text
+
+
+def write_marker(text: str):
+    def write(directory):
+        (directory / "model.txt").write_text(text)
+
+    return write
+
+
+def test_interrupted_checkpoint_write_never_corrupts_latest(tmp_path):
+    store = CheckpointStore(tmp_path / "checkpoints")
+    store.save(100, write_marker("good"))
+
+    def crash_halfway(directory):
+        (directory / "model.txt").write_text("half-writ")
+        raise KeyboardInterrupt  # the process is interrupted in the middle of writing
+
+    with pytest.raises(KeyboardInterrupt):
+        store.save(200, crash_halfway)
+    latest = store.get("latest")
+    assert latest.step == 100
+    assert (latest.path / "model.txt").read_text() == "good"
+    assert not list((tmp_path / "checkpoints").glob(".tmp-*"))
+
+
+def test_leftover_temp_dirs_are_ignored_and_cleaned(tmp_path):
+    store = CheckpointStore(tmp_path / "checkpoints")
+    store.save(1, write_marker("a"))
+    (tmp_path / "checkpoints" / ".tmp-killed").mkdir()  # a writer killed with SIGKILL
+    assert store.get().step == 1
+    store.save(2, write_marker("b"))
+    assert not (tmp_path / "checkpoints" / ".tmp-killed").exists()
+
+
+def test_pruning_keeps_recent_and_best(tmp_path):
+    store = CheckpointStore(tmp_path, keep=2)
+    store.save(1, write_marker("1"))
+    store.save(1, write_marker("best"), tag="best")
+    for step in (2, 3, 4):
+        store.save(step, write_marker(str(step)))
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert names == ["best_000000000001", "step_000000000003", "step_000000000004"]
+    assert (store.get("best").path / "model.txt").read_text() == "best"
+
+
+def test_corrupt_pointer_is_a_clear_error(tmp_path):
+    store = CheckpointStore(tmp_path)
+    store.save(5, write_marker("x"))
+    (tmp_path / "latest.json").write_text("{not json")
+    with pytest.raises(RlgenError, match="corrupt checkpoint pointer"):
+        store.get()
+
+
+def test_run_dir_refuses_to_overwrite(tmp_path):
+    run = RunDir.create(output_dir=tmp_path, name="x", seed=0, run_dir=tmp_path / "run")
+    atomic_write_text(run / "policy.zip", "precious")
+    with pytest.raises(RlgenError, match="already exists"):
+        RunDir.create(output_dir=tmp_path, name="x", seed=0, run_dir=tmp_path / "run")
+    assert (run / "policy.zip").read_text() == "precious"
+    auto = RunDir.create(output_dir=tmp_path, name="x", seed=3)
+    assert auto.path.name.startswith("x__3__")
+
+
+def test_open_missing_or_foreign_dir(tmp_path):
+    with pytest.raises(RlgenError, match="not found"):
+        RunDir.open(tmp_path / "missing")
+    with pytest.raises(RlgenError, match="not an rlgen run directory"):
+        RunDir.open(tmp_path)
