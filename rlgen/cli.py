@@ -36,14 +36,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlgen", description="rlgen: reinforcement learning with generative models (VIME, GAIL, World Models).", epilog=EPILOG)
+    parser = argparse.ArgumentParser(
+        prog="rlgen",
+        description="rlgen: reinforcement learning with generative models (VIME, GAIL, World Models).",
+        epilog=EPILOG,
+    )
     parser.add_argument("--version", action="version", version=f"rlgen {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train from a run config (or resume a run)", epilog=EPILOG)
     train.add_argument("config", nargs="?", help="run config YAML (e.g. run_configs/quickstart.yaml)")
-    train.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                       help="override a config value (repeatable), e.g. --set train.total_timesteps=5000")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (repeatable), e.g. --set train.total_timesteps=5000",
+    )
     train.add_argument("--seed", type=int, help="override the config's seed")
     train.add_argument("--run-dir", help="write the run here instead of runs/<name>__<seed>__<time>")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its latest checkpoint")
@@ -55,15 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=_positive_int, default=10, help="number of episodes (default 10)")
     ev.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
     mode = ev.add_mutually_exclusive_group()
-    mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=True,
-                      help="take the policy's mean/greedy action (default)")
+    mode.add_argument(
+        "--deterministic",
+        dest="deterministic",
+        action="store_true",
+        default=True,
+        help="take the policy's mean/greedy action (default)",
+    )
     mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
     ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
     ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     ev.add_argument("--env", help="Gymnasium env id (needed for a bare .zip)")
     ev.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
-    ev.add_argument("--checkpoint", choices=("final", "best", "last"), default="final",
-                    help="which policy of a run directory (default: final, else last)")
+    ev.add_argument(
+        "--checkpoint",
+        choices=("final", "best", "last"),
+        default="final",
+        help="which policy of a run directory (default: final, else last)",
+    )
     ev.set_defaults(func=_evaluate)
     return parser
 
@@ -91,8 +109,10 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
 
     if args.resume:
         if args.config or args.debug or args.seed is not None or args.run_dir:
-            raise RlgenError("--resume continues a run with its saved config; give only --resume RUN_DIR "
-                             "(and --set train.* to change the budget)")
+            raise RlgenError(
+                "--resume continues a run with its saved config; give only --resume RUN_DIR "
+                "(and --set train.* to change the budget)"
+            )
         if any(not s.startswith("train.") for s in args.set):
             raise RlgenError("with --resume only train.* values can be changed (the checkpoint fixes the rest)")
         run = RunDir.open(args.resume)

@@ -184,9 +184,8 @@ def coerce(hint: Any, value: Any, *, source: str, path: str) -> Any:
 
 def _coerce_union(hint: Any, value: Any, *, source: str, path: str) -> Any:
     args = typing.get_args(hint)
-    if value is None:
-        if type(None) in args:
-            return None
+    if value is None and type(None) in args:
+        return None
     errors = []
     for arg in args:
         if arg is type(None):

@@ -21,12 +21,12 @@ from typing import Any
 
 from rlgen.config import (
     DEBUG_KEY,
-    suggest,
     apply_overrides,
     build,
     deep_merge,
     read_yaml_file,
     set_path,
+    suggest,
 )
 from rlgen.errors import ConfigError
 

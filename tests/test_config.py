@@ -54,7 +54,11 @@ def test_debug_block_and_seed(tmp_path):
 @pytest.mark.parametrize(
     ("text", "overrides", "needles"),
     [
-        (MINIMAL.replace("total_timesteps: 1e4", "total_timestep: 1e4"), [], ["'train.total_timestep'", "did you mean 'train.total_timesteps'"]),
+        (
+            MINIMAL.replace("total_timesteps: 1e4", "total_timestep: 1e4"),
+            [],
+            ["'train.total_timestep'", "did you mean 'train.total_timesteps'"],
+        ),
         (MINIMAL, ["train.evalfreq=3"], ["unknown key 'train.evalfreq'", "train.eval_freq"]),
         (MINIMAL, ["train.total_timesteps=abc"], ["'train.total_timesteps' must be an integer", "str 'abc'"]),
         (MINIMAL, ["env.n_envs=1.5"], ["'env.n_envs' must be an integer"]),
@@ -66,7 +70,11 @@ def test_debug_block_and_seed(tmp_path):
         (MINIMAL.replace("env: {id: Pendulum-v1}", "env: {n_envs: 2}"), [], ["missing required key 'env.id'"]),
         (MINIMAL.replace("kind: rl", "kind: rll"), [], ["unknown kind 'rll'", "did you mean 'rl'"]),
         (MINIMAL.replace("kind: rl", ""), [], ["missing required key 'kind'"]),
-        (MINIMAL.replace("debug:\n  train: {total_timesteps: 100}", "debug:\n  train: {total_steps: 1}"), [], ["(debug block)", "train.total_steps"]),
+        (
+            MINIMAL.replace("debug:\n  train: {total_timesteps: 100}", "debug:\n  train: {total_steps: 1}"),
+            [],
+            ["(debug block)", "train.total_steps"],
+        ),
         ("kind: rl\nenv: [", [], ["invalid YAML", "line"]),
         ("- just\n- a list", [], ["must be a YAML mapping"]),
         (MINIMAL, ["novalue"], ["expected section.key=value"]),

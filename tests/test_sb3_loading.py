@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from rlgen_test_envs import TinyImageEnv
 from stable_baselines3 import DQN, PPO, SAC
 from stable_baselines3.common import save_util
 
@@ -15,7 +16,6 @@ from rlgen.sb3.checkpoint import MODEL_FILE, restore_training_state, write_train
 from rlgen.sb3.config import AlgoConfig
 from rlgen.sb3.safe_zip import infer_algo, load_policy, read_sb3_zip
 from rlgen.sb3.trainer import build_model, build_vec_env
-from rlgen_test_envs import TinyImageEnv
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,12 @@ def check_same_actions(model, policy, space, n=5):
 @pytest.mark.parametrize(
     ("cls", "env_id", "kwargs", "family"),
     [
-        (PPO, "Pendulum-v1", {"n_steps": 64, "policy_kwargs": {"activation_fn": torch.nn.ReLU, "net_arch": [16]}}, "ppo"),
+        (
+            PPO,
+            "Pendulum-v1",
+            {"n_steps": 64, "policy_kwargs": {"activation_fn": torch.nn.ReLU, "net_arch": [16]}},
+            "ppo",
+        ),
         (SAC, "Pendulum-v1", {"learning_starts": 10, "buffer_size": 100, "policy_kwargs": {"net_arch": [16]}}, "sac"),
         (DQN, "CartPole-v1", {"learning_starts": 10, "buffer_size": 100}, "dqn"),
     ],
@@ -56,7 +61,14 @@ def test_plain_sb3_zip_loads_without_pickle(tmp_path, cls, env_id, kwargs, famil
 
 def test_cnn_policy_saved_channel_first_evaluates_on_channel_last_env(tmp_path):
     env = TinyImageEnv()
-    model = PPO("CnnPolicy", env, n_steps=16, batch_size=16, seed=0, policy_kwargs={"features_extractor_kwargs": {"features_dim": 8}})
+    model = PPO(
+        "CnnPolicy",
+        env,
+        n_steps=16,
+        batch_size=16,
+        seed=0,
+        policy_kwargs={"features_extractor_kwargs": {"features_dim": 8}},
+    )
     model.save(tmp_path / "m.zip")
     policy = load_policy(read_sb3_zip(tmp_path / "m.zip"), env.observation_space, env.action_space)
     check_same_actions(model, policy, env.observation_space)
@@ -79,7 +91,11 @@ def test_bad_zips_are_clear_errors(tmp_path):
 @pytest.mark.parametrize("algo", ["ppo", "sac"])
 def test_checkpoint_restores_counters_optimizer_normaliser_and_buffer(tmp_path, algo):
     env_cfg = EnvConfig(id="Pendulum-v1", n_envs=2, normalize_obs=True, normalize_reward=True)
-    kwargs = {"n_steps": 32, "batch_size": 32} if algo == "ppo" else {"learning_starts": 16, "buffer_size": 500, "batch_size": 16}
+    kwargs = (
+        {"n_steps": 32, "batch_size": 32}
+        if algo == "ppo"
+        else {"learning_starts": 16, "buffer_size": 500, "batch_size": 16}
+    )
     algo_cfg = AlgoConfig(name=algo, kwargs=kwargs)
     model = build_model(algo_cfg, build_vec_env(env_cfg, seed=0), seed=0, device="cpu")
     model.learn(128)

@@ -53,5 +53,3 @@ def _recursive_get(obj: object, dotted: str) -> object:
     for part in dotted.split("."):
         obj = getattr(obj, part)
     return obj
-
-

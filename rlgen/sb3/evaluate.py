@@ -6,13 +6,12 @@ from pathlib import Path
 
 from rlgen.envs.config import EnvConfig
 from rlgen.envs.make import make_env
-from rlgen.envs.normalization import NormStats
 from rlgen.errors import RlgenError
 from rlgen.evaluation import EvalOptions, EvalResult, VideoRecorder, run_episodes
 from rlgen.runs import RunDir
 from rlgen.sb3.acting import policy_act_fn
 from rlgen.sb3.checkpoint import MODEL_FILE
-from rlgen.sb3.normalization import STATS_FILE
+from rlgen.sb3.normalization import STATS_FILE, load_obs_stats
 from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
 from rlgen.sb3.trainer import POLICY_FILE
 
@@ -29,7 +28,7 @@ def evaluate_zip(
     env = make_env(env_cfg, render_mode="rgb_array" if options.video else None)
     try:
         policy = load_policy(saved, env.observation_space, env.action_space, algo=options.algo)
-        stats = NormStats.load(stats_path) if stats_path is not None and stats_path.is_file() else None
+        stats = load_obs_stats(stats_path) if stats_path is not None else None
         act = policy_act_fn(policy, stats, deterministic=options.deterministic)
         fps = int(env.metadata.get("render_fps") or 30)
         video = VideoRecorder(options.video, fps=fps) if options.video else None

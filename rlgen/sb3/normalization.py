@@ -22,20 +22,20 @@ def find_vecnormalize(venv: VecEnv) -> VecNormalize | None:
     return None
 
 
-def obs_stats(norm: VecNormalize) -> NormStats:
-    """A frozen copy of the observation statistics (what evaluation applies)."""
+def obs_stats(norm: VecNormalize | None) -> NormStats | None:
+    """A frozen copy of the observation statistics (what evaluation applies); None if not normalised."""
+    if norm is None or not norm.norm_obs:
+        return None
     rms = norm.obs_rms
     return NormStats(rms.mean.copy(), rms.var.copy(), float(rms.count), norm.clip_obs, norm.epsilon)
 
 
 def save_vecnormalize(norm: VecNormalize, path: Path) -> None:
     """Write observation and return statistics (readable by :meth:`NormStats.load` too)."""
-    arrays = {
-        "mean": norm.obs_rms.mean,
-        "var": norm.obs_rms.var,
-        "count": norm.obs_rms.count,
-        "clip": norm.clip_obs,
-        "epsilon": norm.epsilon,
+    arrays = {"clip": norm.clip_obs, "epsilon": norm.epsilon}
+    if norm.norm_obs:
+        arrays.update(mean=norm.obs_rms.mean, var=norm.obs_rms.var, count=norm.obs_rms.count)
+    arrays |= {
         "ret_mean": norm.ret_rms.mean,
         "ret_var": norm.ret_rms.var,
         "ret_count": norm.ret_rms.count,
@@ -52,6 +52,10 @@ def load_vecnormalize(norm: VecNormalize, path: Path) -> None:
     """Restore statistics saved by :func:`save_vecnormalize` into a live ``VecNormalize``."""
     try:
         with np.load(path, allow_pickle=False) as data:
+            norm.ret_rms.mean, norm.ret_rms.var = data["ret_mean"].copy(), data["ret_var"].copy()
+            norm.ret_rms.count = float(data["ret_count"])
+            if not norm.norm_obs:
+                return
             if data["mean"].shape != norm.obs_rms.mean.shape:
                 raise RlgenError(
                     f"{path}: normalisation statistics of shape {data['mean'].shape} do not fit observations "
@@ -59,7 +63,17 @@ def load_vecnormalize(norm: VecNormalize, path: Path) -> None:
                 )
             norm.obs_rms.mean, norm.obs_rms.var = data["mean"].copy(), data["var"].copy()
             norm.obs_rms.count = float(data["count"])
-            norm.ret_rms.mean, norm.ret_rms.var = data["ret_mean"].copy(), data["ret_var"].copy()
-            norm.ret_rms.count = float(data["ret_count"])
     except (OSError, ValueError, KeyError) as err:
         raise RlgenError(f"corrupt normalisation statistics {path}: {err}") from None
+
+
+def load_obs_stats(path: Path) -> NormStats | None:
+    """Observation statistics from :func:`save_vecnormalize`'s file; None when absent or not normalised."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            normalised = bool(data["norm_obs"]) if "norm_obs" in data else "mean" in data
+    except (OSError, ValueError) as err:
+        raise RlgenError(f"corrupt normalisation statistics {path}: {err}") from None
+    return NormStats.load(path) if normalised else None

@@ -16,11 +16,7 @@ _ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "
 def save_replay_buffer(buffer: ReplayBuffer, path: Path) -> None:
     """Write the filled part of the buffer's arrays and its write position."""
     filled = buffer.buffer_size if buffer.full else buffer.pos
-    arrays = {
-        name: getattr(buffer, name)[:filled]
-        for name in _ARRAYS
-        if getattr(buffer, name, None) is not None
-    }
+    arrays = {name: getattr(buffer, name)[:filled] for name in _ARRAYS if getattr(buffer, name, None) is not None}
     with open(path, "wb") as fh:
         np.savez(fh, pos=buffer.pos, full=buffer.full, **arrays)
 
@@ -35,8 +31,10 @@ def load_replay_buffer(buffer: ReplayBuffer, path: Path) -> None:
                     continue
                 saved = data[name]
                 if saved.shape[1:] != target.shape[1:] or len(saved) > len(target):
-                    raise RlgenError(f"{path}: replay buffer array {name} has shape {saved.shape}, expected "
-                                     f"at most {target.shape}; was buffer_size or n_envs changed?")
+                    raise RlgenError(
+                        f"{path}: replay buffer array {name} has shape {saved.shape}, expected "
+                        f"at most {target.shape}; was buffer_size or n_envs changed?"
+                    )
                 target[: len(saved)] = saved
             buffer.pos, buffer.full = int(data["pos"]), bool(data["full"])
     except (OSError, ValueError, KeyError) as err:

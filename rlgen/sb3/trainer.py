@@ -137,8 +137,9 @@ class SB3Trainer:
                 callbacks += plugin.callbacks(model)
             if self._show_progress():
                 callbacks.append(ProgressBarCallback())
-            model.learn(remaining, callback=callbacks, log_interval=self.train_cfg.log_interval,
-                        reset_num_timesteps=False)
+            model.learn(
+                remaining, callback=callbacks, log_interval=self.train_cfg.log_interval, reset_num_timesteps=False
+            )
         self._after_learn(model, guard, stop)
         return model
 
@@ -202,10 +203,10 @@ class SB3Trainer:
         if self._eval_env is None:
             self._eval_env = make_env(self.env_cfg)
         norm = find_vecnormalize(model.get_env())
-        act = policy_act_fn(model.policy, obs_stats(norm) if norm else None,
-                            deterministic=self.train_cfg.eval_deterministic)
-        result = run_episodes(self._eval_env, act, episodes=self.train_cfg.eval_episodes,
-                              seed=self.env_cfg.seed + EVAL_SEED_OFFSET)
+        act = policy_act_fn(model.policy, obs_stats(norm), deterministic=self.train_cfg.eval_deterministic)
+        result = run_episodes(
+            self._eval_env, act, episodes=self.train_cfg.eval_episodes, seed=self.env_cfg.seed + EVAL_SEED_OFFSET
+        )
         for key, value in result.summary().items():
             model.logger.record(f"eval/{key}", value)
         self._append_evaluation(step, result)
