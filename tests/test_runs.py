@@ -74,3 +74,19 @@ def test_open_missing_or_foreign_dir(tmp_path):
         RunDir.open(tmp_path / "missing")
     with pytest.raises(RlgenError, match="not an rlgen run directory"):
         RunDir.open(tmp_path)
+
+
+def test_guard_flags_non_finite_logged_loss():
+    from stable_baselines3.common.logger import Logger
+
+    from rlgen.sb3.callbacks import StopRequest, TrainingGuard
+
+    guard = TrainingGuard(stop=StopRequest(), checkpoint_every=0, on_checkpoint=print, eval_every=0, on_eval=print)
+    logger = Logger(folder=None, output_formats=[])
+    guard.model = type("FakeModel", (), {"logger": logger, "num_timesteps": 640})()
+    logger.record("train/value_loss", 1.5)
+    guard._check_metrics()
+    assert guard.diverged is None
+    logger.record("train/policy_loss", float("inf"))
+    guard._check_metrics()
+    assert guard.diverged == ("train/policy_loss", float("inf"), 640)

@@ -90,7 +90,7 @@ class TrainingGuard(BaseCallback):
     def _check_metrics(self) -> None:
         for key, value in self.logger.name_to_value.items():
             if isinstance(value, float | int | np.floating) and not math.isfinite(value):
-                self.diverged = (key, float(value), self.num_timesteps)
+                self.diverged = (key, float(value), self.model.num_timesteps)
                 return
 
 

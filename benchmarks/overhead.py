@@ -1,0 +1,99 @@
+"""Wall-time overhead of rlgen's training loop over a plain SB3 ``model.learn`` script.
+
+Both sides train the same algorithm with the same hyperparameters, env, seed and number of steps,
+alternating in one process (plain, rlgen, plain, rlgen, ...) so machine noise hits both alike. The
+rlgen side is the whole ``SB3Trainer.train()``: env checks, CSV + TensorBoard metrics, NaN guard,
+periodic checkpoints (at the config's frequency), final policy and plot; periodic evaluation is off
+because the plain script does not evaluate. The plain side builds the same ``make_vec_env`` (+
+``VecNormalize`` when the config normalises) and calls ``model.learn``.
+
+    python benchmarks/overhead.py                    # PPO/Pendulum and PPO/Hopper, 3 repeats
+    python benchmarks/overhead.py --steps 20000 --repeats 1 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecNormalize
+
+from rlgen.kinds import load_run_config
+from rlgen.runs import RunDir
+from rlgen.sb3.algos import algo_class, build_algo_kwargs
+from rlgen.sb3.trainer import SB3Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {
+    "PPO/Pendulum-v1": ROOT / "run_configs" / "quickstart.yaml",
+    "PPO/Hopper-v5": ROOT / "run_configs" / "ppo_hopper.yaml",
+}
+
+
+def plain_sb3(config, steps: int) -> float:
+    start = time.perf_counter()
+    env = config.env
+    venv = make_vec_env(env.id, n_envs=env.n_envs, seed=env.seed)
+    if env.normalize_obs or env.normalize_reward:
+        gamma = float(config.algo.kwargs.get("gamma", 0.99))
+        venv = VecNormalize(venv, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward, gamma=gamma)
+    kwargs = build_algo_kwargs(config.algo.name, config.algo.kwargs)
+    model = algo_class(config.algo.name)(config.algo.policy, venv, seed=env.seed, device="cpu", **kwargs)
+    model.learn(steps)
+    return time.perf_counter() - start
+
+
+def rlgen_loop(config, steps: int) -> float:
+    train = dataclasses.replace(config.train, total_timesteps=steps, eval_freq=0, progress_bar=False, device="cpu")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        SB3Trainer(run=RunDir(Path(tmp) / "run"), env=config.env, algo=config.algo, train=train).train()
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cases", nargs="*", default=list(CASES))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    rows = []
+    for case in args.cases:
+        config = load_run_config(CASES[case])
+        plain, ours = [], []
+        for _ in range(args.repeats):
+            plain.append(plain_sb3(config, args.steps))
+            ours.append(rlgen_loop(config, args.steps))
+        ratios = [o / p for o, p in zip(ours, plain, strict=True)]
+        rows.append(
+            {
+                "case": case,
+                "steps": args.steps,
+                "plain_s": statistics.median(plain),
+                "rlgen_s": statistics.median(ours),
+                "ratio_median": statistics.median(ratios),
+                "ratios": ratios,
+            }
+        )
+    print(f"{'case':<18} {'steps':>7} {'plain SB3 (s)':>14} {'rlgen (s)':>10} {'ratio':>7}")
+    for row in rows:
+        print(
+            f"{row['case']:<18} {row['steps']:>7} {row['plain_s']:>14.2f} {row['rlgen_s']:>10.2f} "
+            f"{row['ratio_median']:>7.3f}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
