@@ -32,6 +32,7 @@ from rlgen.errors import ConfigError
 
 _BUILTIN: dict[str, str] = {
     "rl": "rlgen.agents.rl",
+    "vime": "rlgen.agents.vime",
 }
 _REGISTRY: dict[str, str] = dict(_BUILTIN)
 

@@ -24,3 +24,13 @@ def register_builtin_envs() -> None:
         "rlgen.envs.sparse_mountain_car:SparseMountainCarEnv",
         max_episode_steps=500,
     )
+    register_env(
+        "SparseCartPoleSwingup-v0",
+        "rlgen.envs.sparse_cartpole_swingup:SparseCartPoleSwingupEnv",
+        max_episode_steps=500,
+    )
+    register_env(
+        "SparseHalfCheetah-v0",
+        "rlgen.envs.sparse_half_cheetah:SparseHalfCheetahEnv",
+        max_episode_steps=500,
+    )

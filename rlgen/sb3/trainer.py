@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -44,7 +46,7 @@ class TrainerPlugin:
     """Hooks for agents that extend plain SB3 training (all optional)."""
 
     def wrap_venv(self, venv: VecEnv) -> VecEnv:
-        """Wrap the training vec-env (e.g. to replace or add to the reward)."""
+        """Wrap the training vec-env inside normalisation (it sees raw observations and env rewards)."""
         return venv
 
     def callbacks(self, model: BaseAlgorithm) -> list[BaseCallback]:
@@ -52,17 +54,21 @@ class TrainerPlugin:
         return []
 
     def save(self, directory: Path) -> None:
-        """Write the plugin's own state into a checkpoint directory."""
+        """Write the plugin's own state into a checkpoint directory (and the run directory at the end)."""
 
     def load(self, directory: Path) -> None:
         """Read the state written by :meth:`save`."""
 
 
-def build_vec_env(env: EnvConfig, *, seed: int, gamma: float = 0.99) -> VecEnv:
-    """The training vec-env: monitored copies, optionally normalised (SB3 ``VecNormalize``)."""
+def build_vec_env(
+    env: EnvConfig, *, seed: int, gamma: float = 0.99, wrappers: Sequence[Callable[[VecEnv], VecEnv]] = ()
+) -> VecEnv:
+    """The training vec-env: monitored copies, then ``wrappers``, then optional ``VecNormalize``."""
     make_env(env).close()  # fail here, in the main process, on a bad id, kwargs or wrapper
     vec_cls = SubprocVecEnv if env.vec_env == "subproc" else DummyVecEnv
     venv = make_vec_env(lambda: make_env(env), n_envs=env.n_envs, seed=seed, vec_env_cls=vec_cls)
+    for wrap in wrappers:
+        venv = wrap(venv)
     if env.normalize_obs or env.normalize_reward:
         venv = VecNormalize(
             venv, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward, clip_obs=env.clip_obs, gamma=gamma
@@ -113,9 +119,7 @@ class SB3Trainer:
         checkpoint = self.run.checkpoints.get("latest")
         seed = self.env_cfg.seed + (checkpoint.step if checkpoint else 0)
         gamma = float(self.algo_cfg.kwargs.get("gamma", 0.99))
-        venv = build_vec_env(self.env_cfg, seed=seed, gamma=gamma)
-        for plugin in self.plugins:
-            venv = plugin.wrap_venv(venv)
+        venv = build_vec_env(self.env_cfg, seed=seed, gamma=gamma, wrappers=[p.wrap_venv for p in self.plugins])
         model = build_model(self.algo_cfg, venv, seed=seed, device=self.train_cfg.device)
         model.set_logger(make_logger(self.run.path, stdout=not self._show_progress()))
         start = self._restore(model, checkpoint)
@@ -194,6 +198,12 @@ class SB3Trainer:
         norm = find_vecnormalize(model.get_env())
         if norm is not None:
             atomic_save(self.run / STATS_FILE, lambda p: save_vecnormalize(norm, p))
+        if self.plugins:
+            with tempfile.TemporaryDirectory(dir=self.run.path, prefix=".final-") as tmp:
+                for plugin in self.plugins:
+                    plugin.save(Path(tmp))
+                for item in Path(tmp).iterdir():  # each file lands whole, by rename
+                    os.replace(item, self.run / item.name)
         plot_returns(self.run.path, self.run.plots / "returns.png", title=f"{self.algo_cfg.name} on {self.env_cfg.id}")
         print(f"finished: {self.run.path / POLICY_FILE}")
 

@@ -1,0 +1,146 @@
+"""VIME's plug-in for the shared SB3 trainer: transition recording, the bonus, BNN training, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+from rlgen.agents.vime import BNNConfig, MedianNormalizer, VimeConfig
+from rlgen.data.transition_pool import TransitionPool
+from rlgen.errors import RlgenError
+from rlgen.models.bnn_dynamics import BNNDynamics, Transitions
+from rlgen.sb3.trainer import TrainerPlugin
+from rlgen.sb3.transition_recorder import TransitionRecorder, action_dim
+
+MODEL_FILE = "vime_bnn.pt"
+POOL_FILE = "vime_pool.npz"
+
+
+class VimePlugin(TrainerPlugin):
+    """Owns the BNN, its optimiser, the replay pool and the bonus normaliser."""
+
+    def __init__(self, vime: VimeConfig, bnn: BNNConfig, *, seed: int):
+        self.cfg, self.bnn_cfg = vime, bnn
+        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        self.recorder: TransitionRecorder | None = None
+        self.dynamics: BNNDynamics | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.pool: TransitionPool | None = None
+        self.normalizer = MedianNormalizer(vime.normalize_window)
+
+    def wrap_venv(self, venv: VecEnv) -> VecEnv:
+        self.recorder = TransitionRecorder(venv)
+        obs_dim = int(np.prod(venv.observation_space.shape))
+        act_dim = action_dim(venv.action_space)
+        self.dynamics = BNNDynamics(
+            obs_dim,
+            act_dim,
+            hidden=self.bnn_cfg.hidden,
+            prior_sd=self.bnn_cfg.prior_sd,
+            likelihood_sd=self.bnn_cfg.likelihood_sd,
+            predict_delta=self.bnn_cfg.predict_delta,
+        )
+        self.optimizer = torch.optim.Adam(self.dynamics.bnn.parameters(), lr=self.bnn_cfg.learning_rate)
+        self.pool = TransitionPool(self.cfg.pool_size, obs_dim, act_dim)
+        return self.recorder
+
+    def callbacks(self, model: BaseAlgorithm) -> list[BaseCallback]:
+        return [VimeCallback(self)]
+
+    # ------------------------------------------------------------------ the bonus
+
+    def bonus(self, batch: Transitions) -> tuple[np.ndarray, np.ndarray]:
+        """(raw KL, eta * normalised KL) per transition."""
+        kl = self.dynamics.information_gain(
+            batch,
+            step_size=self.cfg.step_size,
+            n_samples=self.bnn_cfg.n_samples,
+            mode=self.cfg.info_gain,
+            max_kl=self.cfg.max_kl,
+        ).numpy()
+        return kl, self.cfg.eta * self.normalizer(kl)
+
+    def train_bnn(self) -> dict[str, float]:
+        """Minibatch ELBO updates on the replay pool; mean metrics of the last updates."""
+        if len(self.pool) < max(self.cfg.min_pool_size, 1) or self.cfg.updates_per_iteration == 0:
+            return {}
+        sums: dict[str, float] = {}
+        kl_weight = self.bnn_cfg.kl_weight
+        if kl_weight is None:
+            kl_weight = self.cfg.batch_size / len(self.pool)
+        for _ in range(self.cfg.updates_per_iteration):
+            obs, act, next_obs = (torch.from_numpy(a) for a in self.pool.sample(self.cfg.batch_size, self.rng))
+            terms = self.dynamics.elbo(
+                Transitions(obs, act, next_obs), n_samples=self.bnn_cfg.n_samples, kl_weight=kl_weight
+            )
+            self.optimizer.zero_grad()
+            terms.loss.backward()
+            self.optimizer.step()
+            for key in ("loss", "log_likelihood", "kl", "mse"):
+                sums[key] = sums.get(key, 0.0) + float(getattr(terms, key))
+        return {key: value / self.cfg.updates_per_iteration for key, value in sums.items()}
+
+    # ------------------------------------------------------------------ state
+
+    def save(self, directory: Path) -> None:
+        state = {
+            "dynamics": self.dynamics.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "medians": torch.tensor(list(self.normalizer.medians), dtype=torch.float64),
+        }
+        torch.save(state, directory / MODEL_FILE)
+        self.pool.save(directory / POOL_FILE)
+
+    def load(self, directory: Path) -> None:
+        path = directory / MODEL_FILE
+        if not path.is_file():
+            raise RlgenError(f"checkpoint {directory} has no {MODEL_FILE}: not a VIME checkpoint")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            self.dynamics.load_state_dict(state["dynamics"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
+            raise RlgenError(f"corrupt VIME model file {path}: {type(err).__name__}: {err}") from None
+        self.normalizer.medians.clear()
+        self.normalizer.medians.extend(float(m) for m in state["medians"])
+        self.pool.load(directory / POOL_FILE)
+
+
+class VimeCallback(BaseCallback):
+    """At each rollout end: bonus -> rewards -> returns/advantages, then pool and BNN update."""
+
+    def __init__(self, plugin: VimePlugin):
+        super().__init__()
+        self.plugin = plugin
+
+    def _on_rollout_start(self) -> None:
+        self.plugin.recorder.clear()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        obs, act, next_obs = self.plugin.recorder.take()
+        buffer = self.model.rollout_buffer
+        if obs.shape[0] != buffer.buffer_size:  # a partial rollout (training is stopping)
+            return
+        steps, n_envs = obs.shape[:2]
+        flat = Transitions(*(torch.from_numpy(a.reshape(steps * n_envs, -1)) for a in (obs, act, next_obs)))
+        kl, bonus = self.plugin.bonus(flat)
+        buffer.rewards += bonus.reshape(steps, n_envs).astype(buffer.rewards.dtype)
+        buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
+        self.plugin.dynamics.observe(flat)
+        self.plugin.pool.add(*(a.reshape(steps * n_envs, -1) for a in (obs, act, next_obs)))
+        metrics = self.plugin.train_bnn()
+        self.logger.record("vime/kl_mean", float(kl.mean()))
+        self.logger.record("vime/kl_median", float(np.median(kl)))
+        self.logger.record("vime/bonus_mean", float(bonus.mean()))
+        self.logger.record("vime/pool_size", len(self.plugin.pool))
+        for key, value in metrics.items():
+            self.logger.record(f"vime/bnn_{key}", value)

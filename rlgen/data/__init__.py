@@ -1,0 +1,1 @@
+"""Datasets: transition pools, demonstrations, image sets and frame shards."""
