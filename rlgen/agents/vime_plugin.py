@@ -70,7 +70,7 @@ class VimePlugin(TrainerPlugin):
         """Minibatch ELBO updates on the replay pool; mean metrics of the last updates."""
         if len(self.pool) < max(self.cfg.min_pool_size, 1) or self.cfg.updates_per_iteration == 0:
             return {}
-        sums: dict[str, float] = {}
+        sums: dict[str, torch.Tensor] = {}
         kl_weight = self.bnn_cfg.kl_weight
         if kl_weight is None:
             kl_weight = self.cfg.batch_size / len(self.pool)
@@ -83,8 +83,8 @@ class VimePlugin(TrainerPlugin):
             terms.loss.backward()
             self.optimizer.step()
             for key in ("loss", "log_likelihood", "kl", "mse"):
-                sums[key] = sums.get(key, 0.0) + float(getattr(terms, key))
-        return {key: value / self.cfg.updates_per_iteration for key, value in sums.items()}
+                sums[key] = sums.get(key, 0.0) + getattr(terms, key).detach()
+        return {key: float(value) / self.cfg.updates_per_iteration for key, value in sums.items()}
 
     # ------------------------------------------------------------------ state
 

@@ -1,0 +1,83 @@
+"""VIME vs the same algorithm without the bonus on the sparse tasks, over several seeds.
+
+For each task, trains ``run_configs/vime_<task>.yaml`` and ``run_configs/baseline_<task>.yaml`` (same
+algorithm, hyperparameters and seeds) with ``rlgen train --seed S``, then reads each run's
+``evaluations.csv``. A seed "reaches the goal" when any evaluation episode succeeded; the success rate is
+the mean over the last ``--last`` evaluations.
+
+    python benchmarks/vime_sparse.py --tasks sparse_mountaincar --seeds 10
+    python benchmarks/vime_sparse.py --tasks sparse_cartpole_swingup --seeds 5 --set train.total_timesteps=500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(config: Path, seed: int, run_dir: Path, overrides: list[str]) -> float:
+    cmd = [sys.executable, "-m", "rlgen", "train", str(config), "--seed", str(seed), "--run-dir", str(run_dir)]
+    for item in overrides:
+        cmd += ["--set", item]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def summarise(run_dir: Path, last: int) -> tuple[bool, float]:
+    with open(run_dir / "evaluations.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rates = [float(r.get("success_rate") or 0.0) for r in rows]
+    return any(rate > 0 for rate in rates), sum(rates[-last:]) / len(rates[-last:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["sparse_mountaincar"])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--last", type=int, default=3, help="evaluations averaged for the success rate")
+    parser.add_argument("--set", action="append", default=[], help="override for both methods")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in args.tasks:
+            for method in ("vime", "baseline"):
+                config = ROOT / "run_configs" / f"{method}_{task}.yaml"
+                reached, rates, seconds = 0, [], 0.0
+                for seed in range(args.seeds):
+                    run_dir = Path(tmp) / f"{task}-{method}-{seed}"
+                    seconds += train(config, seed, run_dir, args.set)
+                    ok, rate = summarise(run_dir, args.last)
+                    reached += ok
+                    rates.append(rate)
+                rows.append(
+                    {
+                        "task": task,
+                        "method": method,
+                        "seeds": args.seeds,
+                        "reached_goal": reached,
+                        "mean_success_last": sum(rates) / len(rates),
+                        "wall_s": seconds,
+                    }
+                )
+                r = rows[-1]
+                print(
+                    f"{task:<26} {method:<9} goal {r['reached_goal']}/{r['seeds']}  "
+                    f"success(last {args.last}) {r['mean_success_last']:.2f}  wall {r['wall_s']:.0f}s",
+                    flush=True,
+                )
+    if args.json:
+        args.json.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
