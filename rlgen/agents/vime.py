@@ -22,12 +22,10 @@ from typing import Literal
 
 import numpy as np
 
-from rlgen.config import RunSection
-from rlgen.envs.config import EnvConfig
 from rlgen.errors import ConfigError
 from rlgen.evaluation import EvalOptions, EvalResult
 from rlgen.runs import RunDir
-from rlgen.sb3.config import AlgoConfig, TrainConfig
+from rlgen.sb3.config import SB3RunConfig
 
 SEED_KEY = "env.seed"
 
@@ -102,19 +100,11 @@ class VimeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config:
-    """An on-policy SB3 algorithm whose rewards carry VIME's information-gain bonus."""
+class Config(SB3RunConfig):
+    """An on-policy SB3 algorithm (ppo, a2c, trpo) whose rewards carry VIME's information-gain bonus."""
 
     kind: Literal["vime"] = "vime"
     """Experiment type."""
-    run: RunSection = field(default_factory=RunSection)
-    """Run name and output folder."""
-    env: EnvConfig
-    """The environment (e.g. rlgen/SparseMountainCar-v0)."""
-    algo: AlgoConfig
-    """The on-policy algorithm: ppo, a2c or trpo."""
-    train: TrainConfig
-    """Budget, evaluation and checkpoint schedule."""
     vime: VimeConfig = field(default_factory=VimeConfig)
     """The bonus and the replay pool."""
     bnn: BNNConfig = field(default_factory=BNNConfig)
@@ -142,12 +132,9 @@ class MedianNormalizer:
 
 
 def validate(config: Config) -> None:
-    from rlgen.envs.make import check_env_id
     from rlgen.sb3.algos import is_on_policy
-    from rlgen.sb3.trainer import check_algo
 
-    check_env_id(config.env.id)
-    check_algo(config.algo)
+    config.check_runtime()
     if not is_on_policy(config.algo.name):
         raise ConfigError(f"VIME plugs into on-policy algorithms (ppo, a2c, trpo); 'algo.name' is {config.algo.name!r}")
 
@@ -163,7 +150,6 @@ def train(config: Config, run: RunDir) -> None:
 
 def evaluate(config: Config, run: RunDir, options: EvalOptions) -> EvalResult:
     """The policy alone on the env's own reward (the bonus plays no part in evaluation)."""
-    from rlgen.sb3.evaluate import evaluate_zip, run_policy_files
+    from rlgen.sb3.evaluate import evaluate_run
 
-    policy, stats = run_policy_files(run, options.checkpoint)
-    return evaluate_zip(policy, config.env, options, stats_path=stats)
+    return evaluate_run(config, run, options)

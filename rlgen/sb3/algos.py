@@ -15,6 +15,7 @@ from stable_baselines3.common.utils import LinearSchedule
 
 from rlgen.config import suggest
 from rlgen.errors import ConfigError
+from rlgen.sb3.config import AlgoConfig
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO,
@@ -96,3 +97,12 @@ def _policy_kwargs(value: Any) -> dict[str, Any]:
             )
         out["activation_fn"] = ACTIVATIONS[act.lower()]
     return out
+
+
+def check_algo(algo: AlgoConfig) -> dict[str, Any]:
+    """Check the policy alias and kwargs of the ``algo`` section; return the constructor kwargs."""
+    cls = algo_class(algo.name)
+    if algo.policy not in cls.policy_aliases:
+        hint = suggest(algo.policy, cls.policy_aliases)
+        raise ConfigError(f"'algo.policy' {algo.policy!r} is not a {algo.name} policy{hint}")
+    return build_algo_kwargs(algo.name, algo.kwargs)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rlgen.config import RunSection
+from rlgen.envs.config import EnvConfig
+
 
 @dataclass(frozen=True)
 class AlgoConfig:
@@ -57,3 +60,27 @@ class TrainConfig:
             raise ValueError(f"'log_interval' must be >= 1, got {self.log_interval}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"'device' must be auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SB3RunConfig:
+    """The sections every SB3-based kind shares; a kind subclasses it, fixes ``kind`` and adds its own."""
+
+    kind: str
+    """Experiment type."""
+    run: RunSection = field(default_factory=RunSection)
+    """Run name and output folder."""
+    env: EnvConfig
+    """The environment, its wrappers and normalisation."""
+    algo: AlgoConfig
+    """The SB3 algorithm and its hyperparameters."""
+    train: TrainConfig
+    """Budget, evaluation and checkpoint schedule."""
+
+    def check_runtime(self) -> None:
+        """Checks that need the env registry or SB3 (run before a run directory is created)."""
+        from rlgen.envs.make import check_env_id
+        from rlgen.sb3.algos import check_algo
+
+        check_env_id(self.env.id)
+        check_algo(self.algo)

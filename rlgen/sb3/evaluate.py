@@ -11,6 +11,7 @@ from rlgen.evaluation import EvalOptions, EvalResult, VideoRecorder, run_episode
 from rlgen.runs import RunDir
 from rlgen.sb3.acting import policy_act_fn
 from rlgen.sb3.checkpoint import MODEL_FILE
+from rlgen.sb3.config import SB3RunConfig
 from rlgen.sb3.normalization import STATS_FILE, load_obs_stats
 from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
 from rlgen.sb3.trainer import POLICY_FILE
@@ -50,3 +51,9 @@ def run_policy_files(run: RunDir, checkpoint: str) -> tuple[Path, Path]:
     if found is None:
         raise RlgenError(f"{run.path} has no {checkpoint} checkpoint yet")
     return found.path / MODEL_FILE, found.path / STATS_FILE
+
+
+def evaluate_run(config: SB3RunConfig, run: RunDir, options: EvalOptions) -> EvalResult:
+    """Evaluate an SB3-based run's policy on the env's own reward (learned or intrinsic rewards play no part)."""
+    policy, stats = run_policy_files(run, options.checkpoint)
+    return evaluate_zip(policy, config.env, options, stats_path=stats)

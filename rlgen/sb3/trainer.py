@@ -22,7 +22,6 @@ from stable_baselines3.common.callbacks import BaseCallback, ProgressBarCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
-from rlgen.config import suggest
 from rlgen.envs.config import EnvConfig
 from rlgen.envs.make import make_env
 from rlgen.errors import ConfigError, TrainingDiverged, TrainingInterrupted
@@ -30,7 +29,7 @@ from rlgen.evaluation import EvalResult, run_episodes
 from rlgen.plots import plot_returns
 from rlgen.runs import RunDir, atomic_save
 from rlgen.sb3.acting import policy_act_fn
-from rlgen.sb3.algos import algo_class, build_algo_kwargs
+from rlgen.sb3.algos import algo_class, check_algo
 from rlgen.sb3.callbacks import StopRequest, TrainingGuard
 from rlgen.sb3.checkpoint import restore_training_state, write_training_state
 from rlgen.sb3.config import AlgoConfig, TrainConfig
@@ -74,15 +73,6 @@ def build_vec_env(
             venv, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward, clip_obs=env.clip_obs, gamma=gamma
         )
     return venv
-
-
-def check_algo(algo: AlgoConfig) -> dict:
-    """Check the policy alias and kwargs of the ``algo`` section; return the constructor kwargs."""
-    cls = algo_class(algo.name)
-    if algo.policy not in cls.policy_aliases:
-        hint = suggest(algo.policy, cls.policy_aliases)
-        raise ConfigError(f"'algo.policy' {algo.policy!r} is not a {algo.name} policy{hint}")
-    return build_algo_kwargs(algo.name, algo.kwargs)
 
 
 def build_model(algo: AlgoConfig, venv: VecEnv, *, seed: int, device: str) -> BaseAlgorithm:
