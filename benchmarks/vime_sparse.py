@@ -2,8 +2,10 @@
 
 For each task, trains ``run_configs/vime_<task>.yaml`` and ``run_configs/baseline_<task>.yaml`` (same
 algorithm, hyperparameters and seeds) with ``rlgen train --seed S``, then reads each run's
-``evaluations.csv``. A seed "reaches the goal" when any evaluation episode succeeded; the success rate is
-the mean over the last ``--last`` evaluations.
+``progress.csv`` and ``evaluations.csv``. A seed "reaches the goal" when any training episode (stochastic
+policy, SB3's ``rollout/success_rate``) or any evaluation episode (deterministic policy) succeeded; the
+success rate is the mean over the last ``--last`` evaluations, and the training success rate is that of
+the last 100 training episodes at the end.
 
     python benchmarks/vime_sparse.py --tasks sparse_mountaincar --seeds 10
     python benchmarks/vime_sparse.py --tasks sparse_cartpole_swingup --seeds 5 --set train.total_timesteps=500000
@@ -32,11 +34,17 @@ def train(config: Path, seed: int, run_dir: Path, overrides: list[str]) -> float
     return time.perf_counter() - start
 
 
-def summarise(run_dir: Path, last: int) -> tuple[bool, float]:
-    with open(run_dir / "evaluations.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    rates = [float(r.get("success_rate") or 0.0) for r in rows]
-    return any(rate > 0 for rate in rates), sum(rates[-last:]) / len(rates[-last:])
+def read_column(path: Path, column: str) -> list[float]:
+    with open(path, newline="") as fh:
+        return [float(row[column]) for row in csv.DictReader(fh) if row.get(column)]
+
+
+def summarise(run_dir: Path, last: int) -> tuple[bool, float, float]:
+    """(reached the goal, mean eval success over the last evaluations, final training success rate)."""
+    evals = read_column(run_dir / "evaluations.csv", "success_rate") or [0.0]
+    training = read_column(run_dir / "progress.csv", "rollout/success_rate") or [0.0]
+    reached = max(evals) > 0 or max(training) > 0
+    return reached, sum(evals[-last:]) / len(evals[-last:]), training[-1]
 
 
 def main() -> None:
