@@ -60,27 +60,30 @@ def main() -> None:
         for task in args.tasks:
             for method in ("vime", "baseline"):
                 config = ROOT / "run_configs" / f"{method}_{task}.yaml"
-                reached, rates, seconds = 0, [], 0.0
+                reached, rates, finals, seconds = 0, [], [], 0.0
                 for seed in range(args.seeds):
                     run_dir = Path(tmp) / f"{task}-{method}-{seed}"
                     seconds += train(config, seed, run_dir, args.set)
-                    ok, rate = summarise(run_dir, args.last)
+                    ok, rate, final = summarise(run_dir, args.last)
                     reached += ok
                     rates.append(rate)
-                rows.append(
-                    {
-                        "task": task,
-                        "method": method,
-                        "seeds": args.seeds,
-                        "reached_goal": reached,
-                        "mean_success_last": sum(rates) / len(rates),
-                        "wall_s": seconds,
-                    }
-                )
-                r = rows[-1]
+                    finals.append(final)
+                row = {
+                    "task": task,
+                    "method": method,
+                    "seeds": args.seeds,
+                    "reached_goal": reached,
+                    "mean_eval_success_last": sum(rates) / len(rates),
+                    "mean_final_training_success": sum(finals) / len(finals),
+                    "wall_s": seconds,
+                    "per_seed_eval_success_last": rates,
+                    "per_seed_final_training_success": finals,
+                }
+                rows.append(row)
                 print(
-                    f"{task:<26} {method:<9} goal {r['reached_goal']}/{r['seeds']}  "
-                    f"success(last {args.last}) {r['mean_success_last']:.2f}  wall {r['wall_s']:.0f}s",
+                    f"{task:<26} {method:<9} goal {reached}/{args.seeds}  eval success (last {args.last}) "
+                    f"{row['mean_eval_success_last']:.2f}  training success {row['mean_final_training_success']:.2f}  "
+                    f"wall {seconds:.0f}s",
                     flush=True,
                 )
     if args.json:
