@@ -34,7 +34,7 @@ from rlgen.sb3.trainer import SB3Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
-    "PPO/Pendulum-v1": ROOT / "run_configs" / "quickstart.yaml",
+    "PPO/Pendulum-v1": ROOT / "run_configs" / "ppo_pendulum.yaml",
     "PPO/Hopper-v5": ROOT / "run_configs" / "ppo_hopper.yaml",
 }
 

@@ -38,5 +38,6 @@ def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> Non
 
 
 @pytest.fixture
-def quickstart() -> Path:
-    return CONFIGS / "quickstart.yaml"
+def pendulum() -> Path:
+    """PPO on Pendulum-v1: the plain-SB3 config the CLI tests exercise."""
+    return CONFIGS / "ppo_pendulum.yaml"

@@ -24,9 +24,9 @@ def read_rows(path):
         return list(csv.DictReader(fh))
 
 
-def test_train_then_evaluate_classic_control(tmp_path, quickstart):
+def test_train_then_evaluate_classic_control(tmp_path, pendulum):
     run = tmp_path / "run"
-    result = run_cli("train", str(quickstart), "--debug", "--run-dir", str(run))
+    result = run_cli("train", str(pendulum), "--debug", "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
     for name in (
         "config.yaml",
@@ -86,33 +86,33 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "1"]) == 0
 
 
-def test_user_errors_exit_2_with_one_line(tmp_path, quickstart):
+def test_user_errors_exit_2_with_one_line(tmp_path, pendulum):
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     assert_user_error(run_cli("evaluate", str(tmp_path / "broken.zip"), "--env", "Pendulum-v1"), "corrupt")
     assert_user_error(run_cli("evaluate", str(tmp_path / "no_such_run")), "nothing to evaluate")
-    assert_user_error(run_cli("train", str(quickstart), "--set", "env.id=Pendulum-v9"), "unknown env id 'Pendulum-v9'")
+    assert_user_error(run_cli("train", str(pendulum), "--set", "env.id=Pendulum-v9"), "unknown env id 'Pendulum-v9'")
     assert_user_error(run_cli("train", str(tmp_path / "missing.yaml")), "config file not found")
-    assert_user_error(run_cli("train", str(quickstart), "--set", "train.total_timesteps=-1"), "must be > 0")
+    assert_user_error(run_cli("train", str(pendulum), "--set", "train.total_timesteps=-1"), "must be > 0")
     assert_user_error(run_cli("evaluate", str(tmp_path / "broken.zip")), "needs --env")
     assert_user_error(run_cli("train", "--resume", str(tmp_path / "nope")), "run directory not found")
     assert not list(tmp_path.glob("runs"))
 
 
-def test_existing_run_dir_is_not_overwritten(tmp_path, quickstart, capsys):
+def test_existing_run_dir_is_not_overwritten(tmp_path, pendulum, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "policy.zip").write_text("someone's policy")
-    assert main(["train", str(quickstart), "--debug", "--run-dir", str(run)]) == 2
+    assert main(["train", str(pendulum), "--debug", "--run-dir", str(run)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (run / "policy.zip").read_text() == "someone's policy"
 
 
-def test_nan_reward_stops_and_keeps_last_good_checkpoint(tmp_path, quickstart, capsys):
+def test_nan_reward_stops_and_keeps_last_good_checkpoint(tmp_path, pendulum, capsys):
     run = tmp_path / "run"
     code = main(
         [
             "train",
-            str(quickstart),
+            str(pendulum),
             "--debug",
             "--run-dir",
             str(run),
@@ -134,14 +134,14 @@ def test_nan_reward_stops_and_keeps_last_good_checkpoint(tmp_path, quickstart, c
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_checkpoints_and_resume_continues(tmp_path, quickstart, signum):
+def test_signal_checkpoints_and_resume_continues(tmp_path, pendulum, signum):
     run = tmp_path / "run"
     cmd = [
         sys.executable,
         "-m",
         "rlgen",
         "train",
-        str(quickstart),
+        str(pendulum),
         "--run-dir",
         str(run),
         "--set",

@@ -27,8 +27,8 @@ debug:
 """
 
 
-def test_round_trip_load_override_save_reload(tmp_path, quickstart):
-    config = load_run_config(quickstart, overrides=["train.total_timesteps=5000", "algo.kwargs.learning_rate=1e-4"])
+def test_round_trip_load_override_save_reload(tmp_path, pendulum):
+    config = load_run_config(pendulum, overrides=["train.total_timesteps=5000", "algo.kwargs.learning_rate=1e-4"])
     assert config.train.total_timesteps == 5000
     assert config.algo.kwargs["learning_rate"] == pytest.approx(1e-4)
     saved = write(tmp_path, dump_yaml(to_dict(config)), "config.yaml")
@@ -100,7 +100,7 @@ def test_missing_file_and_missing_debug_block(tmp_path):
         load_run_config(path, debug=True)
 
 
-def test_configs_are_frozen(quickstart):
-    config = load_run_config(quickstart)
+def test_configs_are_frozen(pendulum):
+    config = load_run_config(pendulum)
     with pytest.raises(AttributeError):
         config.train.total_timesteps = 3  # type: ignore[misc]
