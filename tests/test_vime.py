@@ -149,14 +149,16 @@ def test_recorder_keeps_terminal_observations():
     first = venv.reset()
     for _ in range(5):
         last, _, dones, infos = venv.step(np.ones((2, 1), np.float32))
-    obs, act, next_obs = venv.take()
-    assert obs.shape == (5, 2, 2) and act.shape == (5, 2, 1)
+    batch = venv.take()
+    obs, act, next_obs = batch.obs, batch.act, batch.next_obs
+    assert obs.shape == (5, 2, 2) and act.shape == (5, 2, 1) and batch.rewards.shape == (5, 2)
+    assert not batch.terminated.any()  # time-limit truncations are not terminations
     np.testing.assert_array_equal(obs[0], first)
     np.testing.assert_array_equal(obs[1:], next_obs[:-1])
     assert dones.all()
     np.testing.assert_array_equal(next_obs[-1], np.stack([i["terminal_observation"] for i in infos]))
     assert not np.array_equal(next_obs[-1], last)  # the returned obs already starts the next episode
-    assert venv.take()[0].shape[0] == 0
+    assert venv.take().obs.shape[0] == 0
 
 
 def test_sparse_cartpole_swingup_definition():

@@ -14,8 +14,9 @@ from rlgen.agents.vime import BNNConfig, MedianNormalizer, VimeConfig
 from rlgen.data.transition_pool import TransitionPool
 from rlgen.errors import RlgenError
 from rlgen.models.bnn_dynamics import BNNDynamics, Transitions
+from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
-from rlgen.sb3.transition_recorder import TransitionRecorder, action_dim
+from rlgen.sb3.transition_recorder import RolloutBatch, TransitionRecorder, action_dim
 
 MODEL_FILE = "vime_bnn.pt"
 POOL_FILE = "vime_pool.npz"
@@ -51,7 +52,22 @@ class VimePlugin(TrainerPlugin):
         return self.recorder
 
     def callbacks(self, model: BaseAlgorithm) -> list[BaseCallback]:
-        return [VimeCallback(self)]
+        return [RolloutRewardCallback(self.recorder, self.on_rollout, prefix="vime")]
+
+    def on_rollout(self, rollout: RolloutBatch) -> tuple[np.ndarray, dict[str, float]]:
+        """Bonus for the whole rollout with the current BNN, then the pool and BNN update (original order)."""
+        flat = Transitions(*(torch.from_numpy(rollout.flat(k)) for k in ("obs", "act", "next_obs")))
+        kl, bonus = self.bonus(flat)
+        self.dynamics.observe(flat)
+        self.pool.add(rollout.flat("obs"), rollout.flat("act"), rollout.flat("next_obs"))
+        metrics = {
+            "kl_mean": float(kl.mean()),
+            "kl_median": float(np.median(kl)),
+            "bonus_mean": float(bonus.mean()),
+            "pool_size": len(self.pool),
+        }
+        metrics |= {f"bnn_{key}": value for key, value in self.train_bnn().items()}
+        return bonus.reshape(rollout.shape), metrics
 
     # ------------------------------------------------------------------ the bonus
 
@@ -110,37 +126,3 @@ class VimePlugin(TrainerPlugin):
         self.normalizer.medians.clear()
         self.normalizer.medians.extend(float(m) for m in state["medians"])
         self.pool.load(directory / POOL_FILE)
-
-
-class VimeCallback(BaseCallback):
-    """At each rollout end: bonus -> rewards -> returns/advantages, then pool and BNN update."""
-
-    def __init__(self, plugin: VimePlugin):
-        super().__init__()
-        self.plugin = plugin
-
-    def _on_rollout_start(self) -> None:
-        self.plugin.recorder.clear()
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        obs, act, next_obs = self.plugin.recorder.take()
-        buffer = self.model.rollout_buffer
-        if obs.shape[0] != buffer.buffer_size:  # a partial rollout (training is stopping)
-            return
-        steps, n_envs = obs.shape[:2]
-        flat = Transitions(*(torch.from_numpy(a.reshape(steps * n_envs, -1)) for a in (obs, act, next_obs)))
-        kl, bonus = self.plugin.bonus(flat)
-        buffer.rewards += bonus.reshape(steps, n_envs).astype(buffer.rewards.dtype)
-        buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
-        self.plugin.dynamics.observe(flat)
-        self.plugin.pool.add(*(a.reshape(steps * n_envs, -1) for a in (obs, act, next_obs)))
-        metrics = self.plugin.train_bnn()
-        self.logger.record("vime/kl_mean", float(kl.mean()))
-        self.logger.record("vime/kl_median", float(np.median(kl)))
-        self.logger.record("vime/bonus_mean", float(bonus.mean()))
-        self.logger.record("vime/pool_size", len(self.plugin.pool))
-        for key, value in metrics.items():
-            self.logger.record(f"vime/bnn_{key}", value)

@@ -133,8 +133,10 @@ class Demonstrations:
         space = env.action_space
         if isinstance(space, gym.spaces.Discrete):
             if not np.issubdtype(self.acts.dtype, np.integer) or self.acts.ndim != 1:
-                raise RlgenError(f"{source}: {env_id} has discrete actions; demos hold {self.acts.dtype} "
-                                 f"actions of shape {self.acts.shape[1:]}")
+                raise RlgenError(
+                    f"{source}: {env_id} has discrete actions; demos hold {self.acts.dtype} "
+                    f"actions of shape {self.acts.shape[1:]}"
+                )
             if self.acts.min() < space.start or self.acts.max() >= space.start + space.n:
                 raise RlgenError(f"{source}: actions outside {env_id}'s {space.n} discrete actions")
         elif self.acts.shape[1:] != space.shape:

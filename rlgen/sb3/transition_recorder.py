@@ -1,6 +1,8 @@
-"""Record the raw (s, a, s') transitions of every vec-env step, terminal observations included."""
+"""Record the raw (s, a, r, s', terminated) of every vec-env step, terminal observations included."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
@@ -19,11 +21,36 @@ def action_dim(space: spaces.Space) -> int:
     return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape))
 
 
-class TransitionRecorder(VecEnvWrapper):
-    """Keeps every step's (obs, action, next_obs) until :meth:`take` is called.
+@dataclass(frozen=True)
+class RolloutBatch:
+    """A rollout's transitions as arrays of shape (steps, n_envs, ...), in the rollout buffer's layout.
 
-    Sits inside ``VecNormalize`` (so it sees raw observations) and reads s' of finished episodes from
-    ``info["terminal_observation"]`` (the returned observation is already the next episode's first one).
+    ``terminated`` marks true episode ends (not time-limit truncations), the steps whose next state is
+    absorbing.
+    """
+
+    obs: np.ndarray
+    act: np.ndarray
+    next_obs: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rewards.shape  # (steps, n_envs)
+
+    def flat(self, name: str) -> np.ndarray:
+        """One field with the (steps, n_envs) axes merged into one, e.g. (steps * n_envs, obs_dim)."""
+        value = getattr(self, name)
+        return value.reshape(self.shape[0] * self.shape[1], *value.shape[2:])
+
+
+class TransitionRecorder(VecEnvWrapper):
+    """Keeps every step's transition until :meth:`take` is called.
+
+    Sits inside ``VecNormalize`` (so it sees raw observations and the env's own rewards) and reads s' of
+    finished episodes from ``info["terminal_observation"]`` (the returned observation is already the next
+    episode's first one).
     """
 
     def __init__(self, venv: VecEnv):
@@ -32,9 +59,7 @@ class TransitionRecorder(VecEnvWrapper):
             raise ValueError(f"transition recording needs Box observations, got {venv.observation_space}")
         self._last_obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
-        self._obs: list[np.ndarray] = []
-        self._act: list[np.ndarray] = []
-        self._next: list[np.ndarray] = []
+        self._steps: list[tuple[np.ndarray, ...]] = []
 
     def reset(self) -> np.ndarray:
         obs = self.venv.reset()
@@ -48,25 +73,26 @@ class TransitionRecorder(VecEnvWrapper):
     def step_wait(self):  # noqa: ANN201 - VecEnvStepReturn
         obs, rewards, dones, infos = self.venv.step_wait()
         next_obs = np.asarray(obs, np.float32).copy()
+        terminated = np.zeros(self.num_envs, bool)
         for i in np.flatnonzero(dones):
             terminal = infos[i].get("terminal_observation")
             if terminal is not None:
                 next_obs[i] = terminal
-        self._obs.append(self._last_obs)
-        self._act.append(self._actions)
-        self._next.append(next_obs)
+            terminated[i] = not infos[i].get("TimeLimit.truncated", False)
+        self._steps.append((self._last_obs, self._actions, next_obs, np.asarray(rewards, np.float32), terminated))
         self._last_obs = np.asarray(obs, np.float32).copy()
         return obs, rewards, dones, infos
 
-    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The recorded steps as arrays of shape (steps, n_envs, dim), and forget them."""
-        if not self._obs:
-            dim = self.observation_space.shape
-            empty = np.zeros((0, self.num_envs, *dim), np.float32)
-            return empty, np.zeros((0, self.num_envs, action_dim(self.action_space)), np.float32), empty
-        out = np.stack(self._obs), np.stack(self._act), np.stack(self._next)
-        self._obs, self._act, self._next = [], [], []
-        return out
+    def take(self) -> RolloutBatch:
+        """The steps recorded since the last call (or :meth:`clear`), and forget them."""
+        if not self._steps:
+            n, obs_shape = self.num_envs, self.observation_space.shape
+            empty = np.zeros((0, n, *obs_shape), np.float32)
+            act = np.zeros((0, n, action_dim(self.action_space)), np.float32)
+            return RolloutBatch(empty, act, empty, np.zeros((0, n), np.float32), np.zeros((0, n), bool))
+        batch = RolloutBatch(*(np.stack(column) for column in zip(*self._steps, strict=True)))
+        self._steps = []
+        return batch
 
     def clear(self) -> None:
-        self._obs, self._act, self._next = [], [], []
+        self._steps = []
