@@ -83,6 +83,32 @@ def _parser() -> argparse.ArgumentParser:
         help="which policy of a run directory (default: final, else last)",
     )
     ev.set_defaults(func=_evaluate)
+
+    col = sub.add_parser(
+        "collect", help="record expert demonstrations (npz + JSON sidecar) from a policy", epilog=EPILOG
+    )
+    col.add_argument("--policy", required=True, help="a run directory or an SB3 .zip")
+    col.add_argument("--env", help="Gymnasium env id (needed for a bare .zip; checked against a run's env)")
+    col.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
+    col.add_argument("--episodes", type=_positive_int, required=True, help="number of expert episodes")
+    col.add_argument("--out", type=Path, required=True, help="output .npz (never overwritten)")
+    col.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
+    col_mode = col.add_mutually_exclusive_group()
+    col_mode.add_argument(
+        "--deterministic",
+        dest="deterministic",
+        action="store_true",
+        default=True,
+        help="the policy's mean/greedy action (default)",
+    )
+    col_mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
+    col.add_argument(
+        "--checkpoint",
+        choices=("final", "best", "last"),
+        default="final",
+        help="which policy of a run directory (default: final, else last)",
+    )
+    col.set_defaults(func=_collect)
     return parser
 
 
@@ -206,3 +232,55 @@ def _evaluate_zip(target: Path, options):  # noqa: ANN202
         raise RlgenError(f"evaluating the bare policy file {target} needs --env ID (SB3 zips do not store it)")
     result = evaluate_zip(target, EnvConfig(id=options.env), options)
     return result, {"target": str(target), "env": options.env, "algo": options.algo}
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def _collect(args: argparse.Namespace, argv: list[str]) -> int:
+    from rlgen.envs.config import EnvConfig
+    from rlgen.evaluation import EvalOptions
+    from rlgen.sb3.collect import collect_demonstrations
+
+    out = args.out
+    if out.suffix != ".npz":
+        raise RlgenError(f"--out must end in .npz, got {out}")
+    if out.exists() or out.with_suffix(".json").exists():
+        raise RlgenError(f"{out} already exists; choose another --out (existing demos are never overwritten)")
+    options = EvalOptions(
+        episodes=args.episodes,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        checkpoint=args.checkpoint,
+        algo=args.algo,
+        env=args.env,
+    )
+    policy = Path(args.policy)
+    if policy.is_dir():
+        from rlgen.kinds import load_saved_config
+        from rlgen.runs import RunDir
+        from rlgen.sb3.evaluate import run_policy_files
+
+        run = RunDir.open(policy)
+        config = load_saved_config(run.config_file)
+        env_cfg = getattr(config, "env", None)
+        if env_cfg is None:
+            raise RlgenError(f"{policy} is a {config.kind!r} run without an env policy to collect from")
+        if args.env and args.env != env_cfg.id:
+            raise RlgenError(f"{policy} was trained on {env_cfg.id!r}, not --env {args.env!r}")
+        zip_path, stats = run_policy_files(run, args.checkpoint)
+    elif policy.is_file():
+        if not args.env:
+            raise RlgenError(f"collecting from the bare policy file {policy} needs --env ID")
+        env_cfg, zip_path, stats = EnvConfig(id=args.env), policy, None
+    else:
+        raise RlgenError(f"no policy at {policy}: give a run directory or an SB3 .zip file")
+    demos = collect_demonstrations(zip_path, env_cfg, options, stats_path=stats, source=str(policy))
+    demos.save(out)
+    meta = demos.meta
+    print(
+        f"{out}: {meta['n_episodes']} episodes, {meta['n_transitions']} transitions, expert return "
+        f"{meta['expert_return_mean']:.2f} ± {meta['expert_return_std']:.2f} (random policy "
+        f"{meta['random_return_mean']:.2f})"
+    )
+    return 0

@@ -14,6 +14,8 @@ import numpy as np
 from rlgen.errors import RlgenError
 
 ActFn = Callable[[Any], Any]
+# (episode, obs, action, reward, next_obs, terminated, truncated) for every step, e.g. to record demos
+StepObserver = Callable[[int, Any, Any, float, Any, bool, bool], None]
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def run_episodes(
     seed: int,
     video: VideoRecorder | None = None,
     video_episodes: int = 1,
+    observer: StepObserver | None = None,
 ) -> EvalResult:
     """Play ``episodes`` episodes with ``act(obs) -> action``; episode i is reset with seed ``seed + i``.
 
@@ -131,7 +134,11 @@ def run_episodes(
             video.capture(env)
         total, steps, done = 0.0, 0, False
         while not done:
-            obs, reward, terminated, truncated, info = env.step(act(obs))
+            action = act(obs)
+            next_obs, reward, terminated, truncated, info = env.step(action)
+            if observer is not None:
+                observer(episode, obs, action, float(reward), next_obs, terminated, truncated)
+            obs = next_obs
             total += float(reward)
             steps += 1
             done = terminated or truncated

@@ -33,6 +33,7 @@ from rlgen.errors import ConfigError
 _BUILTIN: dict[str, str] = {
     "rl": "rlgen.agents.rl",
     "vime": "rlgen.agents.vime",
+    "gail": "rlgen.agents.gail",
 }
 _REGISTRY: dict[str, str] = dict(_BUILTIN)
 

@@ -52,6 +52,9 @@ class TrainerPlugin:
         """Extra callbacks for ``model.learn``."""
         return []
 
+    def on_train_start(self, model: BaseAlgorithm) -> None:
+        """Called once before a fresh run's first step (not on resume), e.g. for a warm start."""
+
     def save(self, directory: Path) -> None:
         """Write the plugin's own state into a checkpoint directory (and the run directory at the end)."""
 
@@ -113,6 +116,9 @@ class SB3Trainer:
         model = build_model(self.algo_cfg, venv, seed=seed, device=self.train_cfg.device)
         model.set_logger(make_logger(self.run.path, stdout=not self._show_progress()))
         start = self._restore(model, checkpoint)
+        if checkpoint is None:
+            for plugin in self.plugins:
+                plugin.on_train_start(model)
         remaining = self.train_cfg.total_timesteps - start
         if remaining <= 0:
             print(f"already trained for {start} steps (total_timesteps {self.train_cfg.total_timesteps})")
