@@ -11,8 +11,10 @@ import time
 
 import gymnasium as gym
 import pytest
+import yaml
 from conftest import CONFIGS, assert_user_error, run_cli
 from stable_baselines3 import PPO
+from test_gail import random_demos
 
 from rlgen.cli import main
 
@@ -81,7 +83,14 @@ def test_evaluate_policy_saved_by_plain_sb3(tmp_path):
 
 @pytest.mark.parametrize("config", ALL_CONFIGS, ids=lambda p: p.stem)
 def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
-    assert main(["train", str(config), "--debug", "--run-dir", str(tmp_path / "run")]) == 0, capsys.readouterr().err
+    extra = []
+    raw = yaml.safe_load(config.read_text())
+    if raw["kind"] == "gail":  # GAIL needs demos: a few random-policy episodes of the config's env
+        demos = tmp_path / "demos.npz"
+        random_demos(raw["env"]["id"], 2, max_steps=50).save(demos)
+        extra = ["--set", f"demos.path={demos}"]
+    code = main(["train", str(config), "--debug", "--run-dir", str(tmp_path / "run"), *extra])
+    assert code == 0, capsys.readouterr().err
     assert (tmp_path / "run" / "policy.zip").is_file()
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "1"]) == 0
 

@@ -168,10 +168,11 @@ def evaluate(config: Config, run: RunDir, options: EvalOptions) -> EvalResult:
 
 
 def expert_scores(mean_return: float, meta: dict) -> dict[str, float]:
-    """fraction_of_expert = R / R_expert; normalized_score = (R - R_random) / (R_expert - R_random)."""
+    """normalized_score = (R - R_random) / (R_expert - R_random); fraction_of_expert = R / R_expert, given
+    only when the expert's return is positive (a ratio of negative returns, as on Pendulum, means nothing)."""
     out = {}
     expert, random = meta.get("expert_return_mean"), meta.get("random_return_mean")
-    if expert:
+    if expert is not None and expert > 0:
         out["fraction_of_expert"] = mean_return / expert
     if expert is not None and random is not None and expert != random:
         out["normalized_score"] = (mean_return - random) / (expert - random)

@@ -44,6 +44,7 @@ class GailPlugin(TrainerPlugin):
         self.disc: Discriminator | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.expert_x: torch.Tensor | None = None
+        self.in_dim = 0
         self.replay = torch.zeros(0)
         self.reward_stats = RunningStandardizer(1)
 
@@ -60,7 +61,7 @@ class GailPlugin(TrainerPlugin):
 
     def absorbing_features(self, n: int) -> torch.Tensor:
         """The absorbing state (zeros with the indicator set), n copies (DAC, Section 4.2)."""
-        x = torch.zeros(n, self.expert_x.shape[1])
+        x = torch.zeros(n, self.in_dim)
         x[:, -1] = 1.0
         return x
 
@@ -68,6 +69,7 @@ class GailPlugin(TrainerPlugin):
         self.recorder = TransitionRecorder(venv)
         acts = encode_actions(self.demos.acts, venv.action_space)
         x = self.features(self.demos.obs, acts, self.demos.next_obs)
+        self.in_dim = x.shape[1]
         if self.gail_cfg.absorbing:
             n_terminal = int(self.demos.terminated.sum())
             x = torch.cat([x, self.absorbing_features(n_terminal)]) if n_terminal else x
