@@ -62,8 +62,26 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="evaluate a run directory or an SB3 .zip policy", epilog=EPILOG)
     ev.add_argument("target", help="a run directory, or an SB3 .zip (then give --env, and --algo if not readable)")
     ev.add_argument("--episodes", type=_positive_int, default=10, help="number of episodes (default 10)")
-    ev.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
-    mode = ev.add_mutually_exclusive_group()
+    _add_policy_args(ev)
+    ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
+    ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    ev.set_defaults(func=_evaluate)
+
+    col = sub.add_parser(
+        "collect", help="record expert demonstrations (npz + JSON sidecar) from a policy", epilog=EPILOG
+    )
+    col.add_argument("--policy", required=True, help="a run directory or an SB3 .zip")
+    col.add_argument("--episodes", type=_positive_int, required=True, help="number of expert episodes")
+    col.add_argument("--out", type=Path, required=True, help="output .npz (never overwritten)")
+    _add_policy_args(col)
+    col.set_defaults(func=_collect)
+    return parser
+
+
+def _add_policy_args(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that play a saved policy (evaluate, collect)."""
+    parser.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
+    mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--deterministic",
         dest="deterministic",
@@ -72,44 +90,14 @@ def _parser() -> argparse.ArgumentParser:
         help="take the policy's mean/greedy action (default)",
     )
     mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
-    ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
-    ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
-    ev.add_argument("--env", help="Gymnasium env id (needed for a bare .zip)")
-    ev.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
-    ev.add_argument(
+    parser.add_argument("--env", help="Gymnasium env id (needed for a bare .zip)")
+    parser.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
+    parser.add_argument(
         "--checkpoint",
         choices=("final", "best", "last"),
         default="final",
         help="which policy of a run directory (default: final, else last)",
     )
-    ev.set_defaults(func=_evaluate)
-
-    col = sub.add_parser(
-        "collect", help="record expert demonstrations (npz + JSON sidecar) from a policy", epilog=EPILOG
-    )
-    col.add_argument("--policy", required=True, help="a run directory or an SB3 .zip")
-    col.add_argument("--env", help="Gymnasium env id (needed for a bare .zip; checked against a run's env)")
-    col.add_argument("--algo", help="algorithm that saved a bare .zip (read from the zip when possible)")
-    col.add_argument("--episodes", type=_positive_int, required=True, help="number of expert episodes")
-    col.add_argument("--out", type=Path, required=True, help="output .npz (never overwritten)")
-    col.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default 0)")
-    col_mode = col.add_mutually_exclusive_group()
-    col_mode.add_argument(
-        "--deterministic",
-        dest="deterministic",
-        action="store_true",
-        default=True,
-        help="the policy's mean/greedy action (default)",
-    )
-    col_mode.add_argument("--stochastic", dest="deterministic", action="store_false", help="sample actions")
-    col.add_argument(
-        "--checkpoint",
-        choices=("final", "best", "last"),
-        default="final",
-        help="which policy of a run directory (default: final, else last)",
-    )
-    col.set_defaults(func=_collect)
-    return parser
 
 
 def _positive_int(text: str) -> int:
