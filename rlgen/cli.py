@@ -100,6 +100,21 @@ def _add_policy_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _policy_options(args: argparse.Namespace):  # noqa: ANN202 - rlgen.evaluation.EvalOptions
+    """The options of :func:`_add_policy_args` (plus --episodes and --video) as EvalOptions."""
+    from rlgen.evaluation import EvalOptions
+
+    return EvalOptions(
+        episodes=args.episodes,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        video=getattr(args, "video", None),
+        checkpoint=args.checkpoint,
+        algo=args.algo,
+        env=args.env,
+    )
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -165,17 +180,7 @@ def _get_path(obj: object, dotted: str) -> object:
 
 
 def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
-    from rlgen.evaluation import EvalOptions
-
-    options = EvalOptions(
-        episodes=args.episodes,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        video=args.video,
-        checkpoint=args.checkpoint,
-        algo=args.algo,
-        env=args.env,
-    )
+    options = _policy_options(args)
     target = Path(args.target)
     started = time.perf_counter()
     if target.is_dir():
@@ -226,23 +231,13 @@ def _evaluate_zip(target: Path, options):  # noqa: ANN202
 
 
 def _collect(args: argparse.Namespace, argv: list[str]) -> int:
+    from rlgen.data.demonstrations import check_new_demos_path
     from rlgen.envs.config import EnvConfig
-    from rlgen.evaluation import EvalOptions
     from rlgen.sb3.collect import collect_demonstrations
 
     out = args.out
-    if out.suffix != ".npz":
-        raise RlgenError(f"--out must end in .npz, got {out}")
-    if out.exists() or out.with_suffix(".json").exists():
-        raise RlgenError(f"{out} already exists; choose another --out (existing demos are never overwritten)")
-    options = EvalOptions(
-        episodes=args.episodes,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        checkpoint=args.checkpoint,
-        algo=args.algo,
-        env=args.env,
-    )
+    check_new_demos_path(out)  # before spending time on the episodes
+    options = _policy_options(args)
     policy = Path(args.policy)
     if policy.is_dir():
         from rlgen.kinds import load_saved_config

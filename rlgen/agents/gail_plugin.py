@@ -12,9 +12,9 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from rlgen.agents.gail import DiscriminatorConfig, GailConfig
 from rlgen.data.demonstrations import Demonstrations
-from rlgen.errors import RlgenError
 from rlgen.models.discriminator import Discriminator, discriminator_loss, gradient_penalty, reward_from_logits
 from rlgen.models.standardizer import RunningStandardizer
+from rlgen.models.state_file import restore_state, save_state
 from rlgen.sb3.normalization import find_vecnormalize
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
@@ -161,23 +161,10 @@ class GailPlugin(TrainerPlugin):
         model.logger.record("gail/bc_final_nll", float(loss.detach()))
 
     def save(self, directory: Path) -> None:
-        state = {
-            "disc": self.disc.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "replay": self.replay,
-            "reward_stats": self.reward_stats.state_dict(),
-        }
-        torch.save(state, directory / MODEL_FILE)
+        save_state(directory / MODEL_FILE, self._parts(), replay=self.replay)
 
     def load(self, directory: Path) -> None:
-        path = directory / MODEL_FILE
-        if not path.is_file():
-            raise RlgenError(f"checkpoint {directory} has no {MODEL_FILE}: not a GAIL checkpoint")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            self.disc.load_state_dict(state["disc"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.reward_stats.load_state_dict(state["reward_stats"])
-            self.replay = state["replay"]
-        except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
-            raise RlgenError(f"corrupt GAIL discriminator file {path}: {type(err).__name__}: {err}") from None
+        self.replay = restore_state(directory / MODEL_FILE, "GAIL discriminator", self._parts())["replay"]
+
+    def _parts(self) -> dict:
+        return {"disc": self.disc, "optimizer": self.optimizer, "reward_stats": self.reward_stats}

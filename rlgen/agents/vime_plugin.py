@@ -12,8 +12,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from rlgen.agents.vime import BNNConfig, MedianNormalizer, VimeConfig
 from rlgen.data.transition_pool import TransitionPool
-from rlgen.errors import RlgenError
 from rlgen.models.bnn_dynamics import BNNDynamics, Transitions
+from rlgen.models.state_file import restore_state, save_state
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
 from rlgen.sb3.transition_recorder import RolloutBatch, TransitionRecorder, action_dim
@@ -105,24 +105,15 @@ class VimePlugin(TrainerPlugin):
     # ------------------------------------------------------------------ state
 
     def save(self, directory: Path) -> None:
-        state = {
-            "dynamics": self.dynamics.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "medians": torch.tensor(list(self.normalizer.medians), dtype=torch.float64),
-        }
-        torch.save(state, directory / MODEL_FILE)
+        medians = torch.tensor(list(self.normalizer.medians), dtype=torch.float64)
+        save_state(directory / MODEL_FILE, self._parts(), medians=medians)
         self.pool.save(directory / POOL_FILE)
 
     def load(self, directory: Path) -> None:
-        path = directory / MODEL_FILE
-        if not path.is_file():
-            raise RlgenError(f"checkpoint {directory} has no {MODEL_FILE}: not a VIME checkpoint")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            self.dynamics.load_state_dict(state["dynamics"])
-            self.optimizer.load_state_dict(state["optimizer"])
-        except Exception as err:  # noqa: BLE001 - torch raises many types on damaged files
-            raise RlgenError(f"corrupt VIME model file {path}: {type(err).__name__}: {err}") from None
+        state = restore_state(directory / MODEL_FILE, "VIME dynamics model", self._parts())
         self.normalizer.medians.clear()
         self.normalizer.medians.extend(float(m) for m in state["medians"])
         self.pool.load(directory / POOL_FILE)
+
+    def _parts(self) -> dict:
+        return {"dynamics": self.dynamics, "optimizer": self.optimizer}

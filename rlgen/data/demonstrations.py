@@ -26,6 +26,14 @@ def sidecar_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def check_new_demos_path(path: Path) -> None:
+    """Refuse a path that is not ``.npz`` or whose file or sidecar exists (demos are never overwritten)."""
+    if path.suffix != ".npz":
+        raise RlgenError(f"demonstrations are saved as .npz, got {path}")
+    if path.exists() or sidecar_path(path).exists():
+        raise RlgenError(f"{path} already exists; choose another --out (existing demos are never overwritten)")
+
+
 @dataclass(frozen=True)
 class Demonstrations:
     """Transitions of expert episodes, checked for consistent lengths and finite values on creation."""
@@ -91,10 +99,7 @@ class Demonstrations:
     def save(self, path: str | Path) -> None:
         """Write ``path`` (npz) and its JSON sidecar; refuses to overwrite existing demos."""
         path = Path(path)
-        if path.suffix != ".npz":
-            raise RlgenError(f"demonstrations are saved as .npz, got {path}")
-        if path.exists() or sidecar_path(path).exists():
-            raise RlgenError(f"{path} already exists; choose another --out (existing demos are never overwritten)")
+        check_new_demos_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "xb") as fh:
             np.savez_compressed(fh, **{name: getattr(self, name) for name in ARRAYS})

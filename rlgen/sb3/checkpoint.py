@@ -13,6 +13,7 @@ from rlgen.sb3.replay_buffer import BUFFER_FILE, load_replay_buffer, save_replay
 from rlgen.sb3.safe_zip import read_sb3_zip
 
 MODEL_FILE = "model.zip"
+POLICY_FILE = "policy.zip"  # the final policy in the run directory
 
 
 def write_training_state(model: BaseAlgorithm, directory: Path) -> None:

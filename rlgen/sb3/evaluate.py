@@ -10,11 +10,10 @@ from rlgen.errors import RlgenError
 from rlgen.evaluation import EvalOptions, EvalResult, VideoRecorder, run_episodes
 from rlgen.runs import RunDir
 from rlgen.sb3.acting import policy_act_fn
-from rlgen.sb3.checkpoint import MODEL_FILE
+from rlgen.sb3.checkpoint import MODEL_FILE, POLICY_FILE
 from rlgen.sb3.config import SB3RunConfig
 from rlgen.sb3.normalization import STATS_FILE, load_obs_stats
 from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
-from rlgen.sb3.trainer import POLICY_FILE
 
 
 def evaluate_zip(

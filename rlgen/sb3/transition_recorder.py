@@ -63,7 +63,7 @@ class TransitionRecorder(VecEnvWrapper):
 
     def reset(self) -> np.ndarray:
         obs = self.venv.reset()
-        self._last_obs = np.asarray(obs, np.float32).copy()
+        self._last_obs = np.array(obs, np.float32)
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -72,7 +72,8 @@ class TransitionRecorder(VecEnvWrapper):
 
     def step_wait(self):  # noqa: ANN201 - VecEnvStepReturn
         obs, rewards, dones, infos = self.venv.step_wait()
-        next_obs = np.asarray(obs, np.float32).copy()
+        current = np.array(obs, np.float32)  # our own copy: the next step's s
+        next_obs = current.copy() if dones.any() else current
         terminated = np.zeros(self.num_envs, bool)
         for i in np.flatnonzero(dones):
             terminal = infos[i].get("terminal_observation")
@@ -80,7 +81,7 @@ class TransitionRecorder(VecEnvWrapper):
                 next_obs[i] = terminal
             terminated[i] = not infos[i].get("TimeLimit.truncated", False)
         self._steps.append((self._last_obs, self._actions, next_obs, np.asarray(rewards, np.float32), terminated))
-        self._last_obs = np.asarray(obs, np.float32).copy()
+        self._last_obs = current
         return obs, rewards, dones, infos
 
     def take(self) -> RolloutBatch:
