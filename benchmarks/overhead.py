@@ -30,7 +30,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from rlgen.kinds import load_run_config
 from rlgen.runs import RunDir
 from rlgen.sb3.algos import algo_class, build_algo_kwargs
-from rlgen.sb3.trainer import SB3Trainer
+from rlgen.sb3.trainer import SB3Trainer, torch_threads_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
@@ -40,6 +40,7 @@ CASES = {
 
 
 def plain_sb3(config, steps: int) -> float:
+    torch.set_num_threads(torch_threads_for(config.algo.policy, config.train.torch_threads))  # as rlgen does
     start = time.perf_counter()
     env = config.env
     venv = make_vec_env(env.id, n_envs=env.n_envs, seed=env.seed)
@@ -72,7 +73,6 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     rows = []
     for case in args.cases:
         config = load_run_config(CASES[case])

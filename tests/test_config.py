@@ -104,3 +104,11 @@ def test_configs_are_frozen(pendulum):
     config = load_run_config(pendulum)
     with pytest.raises(AttributeError):
         config.train.total_timesteps = 3  # type: ignore[misc]
+
+
+def test_torch_threads_auto_is_one_for_mlp_policies():
+    from rlgen.sb3.trainer import TORCH_DEFAULT_THREADS, torch_threads_for
+
+    assert torch_threads_for("MlpPolicy", 0) == 1
+    assert torch_threads_for("CnnPolicy", 0) == TORCH_DEFAULT_THREADS
+    assert torch_threads_for("MlpPolicy", 3) == 3

@@ -192,3 +192,37 @@ def test_gail_rejects_demos_of_another_env(tmp_path, capsys):
     )
     assert code == 2 and "recorded on 'Pendulum-v1'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_imitation_trajectory_round_trip():
+    from types import SimpleNamespace
+
+    from rlgen.data.imitation_compat import from_trajectories
+
+    demos = random_demos("CartPole-v1", 3)  # variable-length, terminated episodes
+    lengths = np.unique(demos.episode, return_counts=True)[1]
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    trajs = [
+        SimpleNamespace(
+            obs=np.concatenate([demos.obs[s : s + n], demos.next_obs[s + n - 1 : s + n]]),
+            acts=demos.acts[s : s + n],
+            terminal=bool(demos.terminated[s + n - 1]),
+            rews=demos.rews[s : s + n],
+        )
+        for s, n in zip(starts, lengths, strict=True)
+    ]
+    back = from_trajectories(trajs, env_id="CartPole-v1")
+    for name in ("obs", "acts", "next_obs", "terminated", "truncated", "episode"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(demos, name))
+    np.testing.assert_allclose(back.meta["expert_return_mean"], demos.episode_returns().mean())
+    no_rewards = from_trajectories([SimpleNamespace(obs=t.obs, acts=t.acts, terminal=False) for t in trajs], "X")
+    assert no_rewards.meta["rewards"] == "missing" and no_rewards.truncated.sum() == 3
+    with pytest.raises(RlgenError, match="len\\(obs\\) == len\\(acts\\) \\+ 1"):
+        from_trajectories([SimpleNamespace(obs=demos.obs[:3], acts=demos.acts[:3], terminal=True)], "X")
+
+    pytest.importorskip("imitation")
+    from rlgen.data.imitation_compat import to_trajectories
+
+    again = from_trajectories(to_trajectories(demos), env_id="CartPole-v1")
+    np.testing.assert_array_equal(again.obs, demos.obs)
+    np.testing.assert_array_equal(again.terminated, demos.terminated)

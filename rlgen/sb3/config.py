@@ -45,6 +45,9 @@ class TrainConfig:
     """Torch device: auto, cpu or cuda."""
     progress_bar: bool = True
     """Show a progress bar (only when the output is a terminal)."""
+    torch_threads: int = 0
+    """CPU threads for torch; 0 = auto: 1 for MLP policies (small networks train fastest single-threaded,
+    2.6x faster than 2 threads on GAIL-PPO Pendulum here), torch's default for CNN policies."""
 
     def __post_init__(self) -> None:
         if self.total_timesteps <= 0:
@@ -56,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"'eval_episodes' must be >= 1, got {self.eval_episodes}")
         if self.keep_checkpoints < 1:
             raise ValueError(f"'keep_checkpoints' must be >= 1, got {self.keep_checkpoints}")
+        if self.torch_threads < 0:
+            raise ValueError(f"'torch_threads' must be >= 0 (0 = auto), got {self.torch_threads}")
         if self.log_interval < 1:
             raise ValueError(f"'log_interval' must be >= 1, got {self.log_interval}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

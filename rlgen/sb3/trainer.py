@@ -87,6 +87,16 @@ def build_model(algo: AlgoConfig, venv: VecEnv, *, seed: int, device: str) -> Ba
         raise ConfigError(f"cannot build {algo.name} from algo.kwargs: {str(err).splitlines()[0]}") from None
 
 
+TORCH_DEFAULT_THREADS = torch.get_num_threads()
+
+
+def torch_threads_for(policy: str, configured: int) -> int:
+    """The ``train.torch_threads`` value to use: as configured, or 1 for MLP policies when 0 (auto)."""
+    if configured > 0:
+        return configured
+    return 1 if "Cnn" not in policy else TORCH_DEFAULT_THREADS
+
+
 class SB3Trainer:
     """Train an SB3 algorithm into a run directory, resuming from its latest checkpoint if any."""
 
@@ -111,6 +121,7 @@ class SB3Trainer:
         checkpoint = self.run.checkpoints.get("latest")
         seed = self.env_cfg.seed + (checkpoint.step if checkpoint else 0)
         gamma = float(self.algo_cfg.kwargs.get("gamma", 0.99))
+        torch.set_num_threads(torch_threads_for(self.algo_cfg.policy, self.train_cfg.torch_threads))
         venv = build_vec_env(self.env_cfg, seed=seed, gamma=gamma, wrappers=[p.wrap_venv for p in self.plugins])
         model = build_model(self.algo_cfg, venv, seed=seed, device=self.train_cfg.device)
         model.set_logger(make_logger(self.run.path, stdout=not self._show_progress()))
