@@ -1,0 +1,122 @@
+"""Image-model parts: likelihood heads are normalised, autoregressive masks are causal, data-dependent init."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from rlgen.models.data_init import ActNorm, WNConv2d, WNLinear
+from rlgen.models.likelihoods import HEADS, bits_per_dim, from_unit, make_head, to_unit
+from rlgen.models.masked import MADE, DownRightShiftedConv2d, DownShiftedConv2d, MaskedConv2d, down_shift, right_shift
+
+
+def all_values(channels: int, levels: int) -> torch.Tensor:
+    """Every possible 1x1 image: (levels**channels, channels, 1, 1)."""
+    grid = list(itertools.product(range(levels), repeat=channels))
+    return torch.tensor(grid).view(-1, channels, 1, 1)
+
+
+@pytest.mark.parametrize("name", list(HEADS))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_each_head_sums_to_one_over_all_levels_of_a_pixel(name, channels):
+    torch.manual_seed(0)
+    levels = 2 if name == "bernoulli" else 5
+    head = make_head(name, levels)
+    x = all_values(channels, levels)
+    params = torch.randn(1, head.param_channels(channels), 1, 1).expand(len(x), -1, -1, -1)
+    total = head.log_prob(params, x).exp().sum()
+    assert abs(float(total) - 1.0) < 1e-5
+    sample = head.sample(params[:1].expand(4, -1, -1, -1), channels)
+    assert sample.shape == (4, channels, 1, 1) and sample.min() >= 0 and sample.max() < levels
+
+
+def test_discretised_logistic_puts_mass_near_its_mean():
+    head = make_head("logistic", 17)
+    x = torch.arange(17).view(17, 1, 1, 1)
+    params = torch.tensor([to_unit(torch.tensor(8), 17), -3.0]).view(1, 2, 1, 1).expand(17, -1, -1, -1)
+    assert int(head.log_prob(params, x).argmax()) == 8
+    assert from_unit(to_unit(x, 17), 17).equal(x)
+    assert float(bits_per_dim(torch.tensor(64 * 2.0), 64)) == pytest.approx(2.0 / 0.6931471805599453)
+
+
+def test_unknown_head_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown likelihood 'gausian'"):
+        make_head("gausian", 17)
+
+
+def dependence(fn, x: torch.Tensor, out_index) -> torch.Tensor:
+    """|d out[out_index] / d x| per input element."""
+    x = x.clone().requires_grad_(True)
+    fn(x)[out_index].sum().backward()
+    return x.grad.abs()
+
+
+@pytest.mark.parametrize("ordering", ["natural", "reversed", "random", [2, 0, 4, 1, 3]])
+def test_made_output_depends_only_on_earlier_inputs(ordering):
+    torch.manual_seed(0)
+    made = MADE(5, hidden=[16, 16], out_per_dim=2, ordering=ordering, context_dim=3)
+    degrees = made.input_degrees
+    context = torch.randn(1, 3)
+    for i in range(5):
+        grad = dependence(lambda v: made(v, context), torch.randn(1, 5), (slice(None), slice(None), i))
+        later = degrees >= degrees[i]
+        assert float(grad[0, later].sum()) == 0.0
+        assert float(grad[0, ~later].sum()) > 0 or int(degrees[i]) == 1
+
+
+def raster_order_dependence(net, size: int = 5, channels: int = 1) -> torch.Tensor:
+    """(size*size, size*size) 0/1 matrix: entry [i, j] = output pixel i depends on input pixel j."""
+    deps = torch.zeros(size * size, size * size)
+    for i in range(size * size):
+        grad = dependence(net, torch.randn(1, channels, size, size), (0, slice(None), i // size, i % size))
+        deps[i] = (grad.sum(1).flatten() > 0).float()
+    return deps
+
+
+def test_masked_conv_stack_is_causal_and_has_a_blind_spot():
+    torch.manual_seed(0)
+    stack = torch.nn.Sequential(MaskedConv2d(1, 4, 3, "A"), *[MaskedConv2d(4, 4, 3, "B") for _ in range(4)])
+    deps = raster_order_dependence(stack)
+    assert float(torch.triu(deps).sum()) == 0.0  # never itself or a later pixel
+    # The blind spot (van den Oord et al. 2016b, Figure 1): pixel (4, 1) never sees (3, 4), above and to its right.
+    assert deps[4 * 5 + 1, 3 * 5 + 4] == 0
+
+
+def test_shifted_vertical_and_horizontal_stacks_are_causal_without_blind_spot():
+    torch.manual_seed(0)
+    v_first, h_first = DownShiftedConv2d(1, 4, (2, 3)), DownRightShiftedConv2d(1, 4, (1, 2))
+    v_layers = [DownShiftedConv2d(4, 4, (2, 3)) for _ in range(4)]
+    h_layers = [DownRightShiftedConv2d(4, 4, (1, 2)) for _ in range(4)]
+
+    def two_stacks(x):
+        v, h = down_shift(v_first(x)), right_shift(h_first(x))
+        for vl, hl in zip(v_layers, h_layers, strict=True):
+            v, h = torch.tanh(vl(v)), torch.tanh(hl(h) + v)  # v already sees only rows above: no extra shift
+        return h + v
+
+    deps = raster_order_dependence(two_stacks)
+    assert float(torch.triu(deps).sum()) == 0.0
+    assert deps[4 * 5 + 1, 3 * 5 + 4] == 1  # the masked stack's blind spot is seen here
+    assert float(torch.tril(deps, -1).sum()) == 5 * 5 * 24 / 2  # every earlier pixel is seen
+
+
+def test_actnorm_and_weight_norm_initialise_from_the_first_batch_only():
+    torch.manual_seed(0)
+    x = torch.randn(64, 3, 4, 4) * 5 + 2
+    actnorm = ActNorm(3)
+    y, _ = actnorm(x)
+    assert y.mean(dim=(0, 2, 3)).abs().max() < 1e-5 and (y.std(dim=(0, 2, 3)) - 1).abs().max() < 1e-2
+    before = actnorm.bias.clone()
+    actnorm(x * 3)
+    assert torch.equal(actnorm.bias, before)  # not re-initialised
+    conv = WNConv2d(3, 6, 3, padding=1)
+    out = conv(x)
+    assert out.mean(dim=(0, 2, 3)).abs().max() < 1e-4 and (out.std(dim=(0, 2, 3)) - 1).abs().max() < 1e-2
+    linear = WNLinear(8, 5)
+    out = linear(torch.randn(128, 8) * 4)
+    assert out.mean(0).abs().max() < 1e-4
+    restored = WNLinear(8, 5)
+    restored.load_state_dict(linear.state_dict())
+    assert bool(restored.initialized)
