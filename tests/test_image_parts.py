@@ -120,3 +120,30 @@ def test_actnorm_and_weight_norm_initialise_from_the_first_batch_only():
     restored = WNLinear(8, 5)
     restored.load_state_dict(linear.state_dict())
     assert bool(restored.initialized)
+
+
+def test_pixelcnn_is_causal_without_blind_spot_and_conditions():
+    from rlgen.models.pixelcnn import PixelCNN
+
+    torch.manual_seed(0)
+    model = PixelCNN((1, 5, 5), 4, channels=8, n_layers=4, cond_dim=3, spatial_channels=2)
+    cond, spatial = torch.randn(1, 3), torch.randn(1, 2, 5, 5)
+
+    def unit_input_params(v):  # gradients w.r.t. the (float) input image, through the first convolutions
+        from rlgen.models.masked import down_shift, right_shift
+
+        vv, hh = down_shift(model.first_v(v)), right_shift(model.first_h(v))
+        for layer in model.layers:
+            vv, hh = layer(vv, hh, cond, spatial)
+        return model.out(hh)
+
+    deps = raster_order_dependence(unit_input_params)
+    assert float(torch.triu(deps).sum()) == 0.0
+    assert float(torch.tril(deps, -1).sum()) == 5 * 5 * 24 / 2  # no blind spot
+    x = torch.randint(0, 4, (2, 1, 5, 5))
+    assert not torch.allclose(
+        model.log_prob(x, torch.randn(2, 3), spatial=spatial.expand(2, -1, -1, -1)),
+        model.log_prob(x, torch.randn(2, 3), spatial=spatial.expand(2, -1, -1, -1)),
+    )
+    samples = model.sample(2, torch.randn(2, 3), spatial=spatial.expand(2, -1, -1, -1))
+    assert samples.shape == (2, 1, 5, 5) and samples.max() < 4
