@@ -1,0 +1,146 @@
+"""Variational autoencoder for integer images (Kingma & Welling 2014) with a diagonal or IAF posterior,
+free bits, an importance-weighted NLL, and a conv or a small-PixelCNN decoder.
+
+- ELBO (Kingma & Welling 2014, Eq. 3): log p(x) >= E_q[log p(x|z)] - KL(q(z|x) || p(z)); with an IAF
+  posterior the KL has no closed form, so it is the single-sample estimate log q(z|x) - log p(z)
+  (Kingma et al. 2016, Eq. 2), per latent dimension.
+- Free bits (Kingma et al. 2016, Appendix C.8, "free bits"): the latents are split into ``kl_groups``
+  groups and each group's KL, averaged over the minibatch, is replaced by max(kl_min, KL_group), so the
+  optimiser does not collapse the posterior onto the prior early on. Reported ELBOs use the true KL.
+- Importance-weighted NLL (Burda et al. 2016, Eq. 8): -log (1/k sum_k p(x, z_k) / q(z_k | x)).
+- ``decoder: pixelcnn``: p(x | z) is a gated PixelCNN with few layers (a local receptive field) conditioned
+  on z as a vector and on a spatial map decoded from z (PixelVAE, Gulrajani et al. 2017; VLAE, Chen et al.
+  2017), so z must carry the global structure the PixelCNN cannot see.
+- Active units (Burda et al. 2016, Section 5.2): dimensions u with Cov_x(E_q[z_u]) > 0.01.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
+from rlgen.models.iaf import DiagonalPosterior, IAFPosterior
+from rlgen.models.likelihoods import bits_per_dim, make_head, to_unit
+from rlgen.models.pixelcnn import PixelCNN
+
+
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    return -0.5 * z**2 - 0.5 * math.log(2 * math.pi)
+
+
+class VAE(nn.Module):
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        levels: int,
+        *,
+        latent_dim: int = 32,
+        features: int = 256,
+        likelihood: str = "logistic",
+        posterior: str = "diagonal",
+        iaf_steps: int = 2,
+        iaf_hidden: Sequence[int] = (64, 64),
+        kl_min: float = 0.0,
+        kl_groups: int = 1,
+        decoder: str = "conv",
+        pixelcnn_channels: int = 32,
+        pixelcnn_layers: int = 2,
+        spatial_channels: int = 4,
+    ):
+        super().__init__()
+        if posterior not in ("diagonal", "iaf"):
+            raise ValueError(f"posterior must be 'diagonal' or 'iaf', got {posterior!r}")
+        if decoder not in ("conv", "pixelcnn"):
+            raise ValueError(f"decoder must be 'conv' or 'pixelcnn', got {decoder!r}")
+        if latent_dim % kl_groups:
+            raise ValueError(f"latent_dim {latent_dim} is not divisible by kl_groups {kl_groups}")
+        self.image_shape, self.levels, self.latent_dim = tuple(image_shape), levels, latent_dim
+        self.kl_min, self.kl_groups = kl_min, kl_groups
+        self.encoder = ConvEncoder(image_shape, features)
+        self.posterior = (
+            IAFPosterior(features, latent_dim, iaf_steps, iaf_hidden)
+            if posterior == "iaf"
+            else DiagonalPosterior(features, latent_dim)
+        )
+        channels = image_shape[0]
+        if decoder == "pixelcnn":
+            self.pixelcnn = PixelCNN(
+                image_shape, levels, channels=pixelcnn_channels, n_layers=pixelcnn_layers,
+                likelihood=likelihood, cond_dim=latent_dim, spatial_channels=spatial_channels,
+            )  # fmt: skip
+            self.head = self.pixelcnn.head
+            self.decoder = ConvDecoder(latent_dim, image_shape, spatial_channels)
+        else:
+            self.pixelcnn = None
+            self.head = make_head(likelihood, levels)
+            self.decoder = ConvDecoder(latent_dim, image_shape, self.head.param_channels(channels))
+
+    @property
+    def dims(self) -> int:
+        return math.prod(self.image_shape)
+
+    def features(self, x: Tensor) -> Tensor:
+        return torch.relu(self.encoder(to_unit(x, self.levels)))
+
+    def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p(x | z) per example."""
+        if self.pixelcnn is not None:
+            return self.pixelcnn.log_prob(x, cond=z, spatial=self.decoder(z))
+        return self.head.log_prob(self.decoder(z), x)
+
+    def terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(log p(x|z), per-dimension KL estimate log q(z_i|x) - log p(z_i)) for one z ~ q(z|x)."""
+        z, log_q = self.posterior.sample(self.features(x))
+        return self.log_likelihood(x, z), log_q - standard_normal_log_prob(z)
+
+    def loss(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        """Negative ELBO with free bits, in bits/dim; metrics hold the true ELBO's bits/dim and its parts."""
+        log_lik, kl_dims = self.terms(x)
+        kl = kl_dims.sum(1)
+        groups = kl_dims.view(len(x), self.kl_groups, -1).sum(2).mean(0)  # minibatch-average KL per group
+        kl_term = torch.clamp(groups, min=self.kl_min).sum() if self.kl_min > 0 else kl.mean()
+        objective = (-log_lik.mean() + kl_term) / (self.dims * math.log(2.0))
+        elbo_bpd = bits_per_dim(-(log_lik - kl), self.dims).mean()
+        return objective, {
+            "bits_per_dim": float(elbo_bpd.detach()),
+            "kl_nats": float(kl.mean().detach()),
+            "recon_nats": float(-log_lik.mean().detach()),
+        }
+
+    @torch.no_grad()
+    def iw_nll(self, x: Tensor, k: int = 100) -> Tensor:
+        """Importance-weighted NLL estimate in nats per example with k samples (module docstring)."""
+        features = self.features(x)
+        weights = []
+        for _ in range(k):
+            z, log_q = self.posterior.sample(features)
+            log_p = self.log_likelihood(x, z) + standard_normal_log_prob(z).sum(1)
+            weights.append(log_p - log_q.sum(1))
+        return -(torch.logsumexp(torch.stack(weights), dim=0) - math.log(k))
+
+    @torch.no_grad()
+    def decode_sample(self, z: Tensor) -> Tensor:
+        """Integer images from latents (a draw from p(x | z))."""
+        if self.pixelcnn is not None:
+            return self.pixelcnn.sample(len(z), cond=z, spatial=self.decoder(z))
+        return self.head.sample(self.decoder(z), self.image_shape[0])
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0) -> Tensor:
+        device = next(self.parameters()).device
+        return self.decode_sample(temperature * torch.randn(n, self.latent_dim, device=device))
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        z, _ = self.posterior.sample(self.features(x))
+        return self.decode_sample(z)
+
+    @torch.no_grad()
+    def active_units(self, x: Tensor, threshold: float = 0.01) -> int:
+        """Latent dimensions whose posterior mean varies across x (Burda et al. 2016, Section 5.2)."""
+        mean, _ = self.posterior.base(self.features(x))
+        return int((mean.var(dim=0) > threshold).sum())
