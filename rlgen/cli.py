@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     col.add_argument("--out", type=Path, required=True, help="output .npz (never overwritten)")
     _add_policy_args(col)
     col.set_defaults(func=_collect)
+
+    smp = sub.add_parser("sample", help="draw a grid of samples from a generative run", epilog=EPILOG)
+    smp.add_argument("run_dir", type=Path, help="a run directory of kind vae, flow or pixelcnn")
+    smp.add_argument("--n", type=_positive_int, default=64, help="number of images (default 64)")
+    smp.add_argument("--out", type=Path, required=True, help="output PNG (never overwritten)")
+    smp.add_argument("--temperature", type=float, help="prior temperature (flows, VAEs; default: the config's)")
+    smp.add_argument(
+        "--checkpoint", choices=("final", "last"), default="final", help="final weights or last checkpoint"
+    )
+    smp.set_defaults(func=_sample)
     return parser
 
 
@@ -225,6 +235,31 @@ def _evaluate_zip(target: Path, options):  # noqa: ANN202
         raise RlgenError(f"evaluating the bare policy file {target} needs --env ID (SB3 zips do not store it)")
     result = evaluate_zip(target, EnvConfig(id=options.env), options)
     return result, {"target": str(target), "env": options.env, "algo": options.algo}
+
+
+# --------------------------------------------------------------------------- sample
+
+
+def _sample(args: argparse.Namespace, argv: list[str]) -> int:
+    from rlgen.kinds import kind_module, load_saved_config
+    from rlgen.plots import save_image_grid
+    from rlgen.runs import RunDir
+
+    if args.out.suffix.lower() != ".png":
+        raise RlgenError(f"--out must be a .png file, got {args.out}")
+    if args.out.exists():
+        raise RlgenError(f"{args.out} already exists; choose another --out (files are never overwritten)")
+    if args.temperature is not None and args.temperature <= 0:
+        raise RlgenError(f"--temperature must be > 0, got {args.temperature}")
+    run = RunDir.open(args.run_dir)
+    config = load_saved_config(run.config_file)
+    module = kind_module(config.kind)
+    if not hasattr(module, "sample"):
+        raise RlgenError(f"runs of kind {config.kind!r} cannot be sampled; rlgen sample is for vae, flow, pixelcnn")
+    images, levels = module.sample(config, run, args.n, args.temperature, args.checkpoint)
+    save_image_grid(images, levels, args.out)
+    print(f"{args.n} samples: {args.out}")
+    return 0
 
 
 # --------------------------------------------------------------------------- collect

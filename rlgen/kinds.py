@@ -34,6 +34,9 @@ _BUILTIN: dict[str, str] = {
     "rl": "rlgen.agents.rl",
     "vime": "rlgen.agents.vime",
     "gail": "rlgen.agents.gail",
+    "vae": "rlgen.generative.kind_vae",
+    "flow": "rlgen.generative.kind_flow",
+    "pixelcnn": "rlgen.generative.kind_pixelcnn",
 }
 _REGISTRY: dict[str, str] = dict(_BUILTIN)
 

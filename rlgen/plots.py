@@ -50,3 +50,43 @@ def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def save_image_grid(images, levels: int, out: Path, *, columns: int = 8, scale: int = 4) -> Path:
+    """Integer images (N, C, H, W) of ``levels`` values as one PNG grid (1-pixel gaps), upscaled ``scale``x."""
+    import numpy as np
+
+    array = np.asarray(images, dtype=np.float64) * (255.0 / (levels - 1))
+    n, c, h, w = array.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1, c), 255.0)
+    for index in range(n):
+        r, col = divmod(index, columns)
+        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + col * (w + 1) : 1 + col * (w + 1) + w] = array[index].transpose(
+            1, 2, 0
+        )
+    grid = np.kron(grid, np.ones((scale, scale, 1))).clip(0, 255).astype(np.uint8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(out, grid[:, :, 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=255)
+    return out
+
+
+def plot_columns(csv_path: Path, x: str, ys: list[str], out: Path, *, ylabel: str, title: str = "") -> Path:
+    """Line plot of some columns of a CSV file against another."""
+    columns = read_csv_columns(csv_path)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for y in ys:
+        pairs = [(a, b) for a, b in zip(columns.get(x, []), columns.get(y, []), strict=False) if b == b]
+        if pairs:
+            ax.plot(*zip(*pairs, strict=True), "o-" if len(pairs) < 30 else "-", label=y)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

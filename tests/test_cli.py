@@ -19,6 +19,7 @@ from test_gail import random_demos
 from rlgen.cli import main
 
 ALL_CONFIGS = sorted(CONFIGS.glob("*.yaml"))
+GENERATIVE_KINDS = ("vae", "flow", "pixelcnn")
 
 
 def read_rows(path):
@@ -91,6 +92,11 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
         extra = ["--set", f"demos.path={demos}"]
     code = main(["train", str(config), "--debug", "--run-dir", str(tmp_path / "run"), *extra])
     assert code == 0, capsys.readouterr().err
+    if raw["kind"] in GENERATIVE_KINDS:
+        assert (tmp_path / "run" / "model.pt").is_file() and (tmp_path / "run" / "samples.png").is_file()
+        assert main(["evaluate", str(tmp_path / "run")]) == 0
+        assert main(["sample", str(tmp_path / "run"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+        return
     assert (tmp_path / "run" / "policy.zip").is_file()
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "1"]) == 0
 

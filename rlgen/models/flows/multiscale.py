@@ -129,7 +129,7 @@ class MultiScaleFlow(nn.Module):
         _, _, log_p = self.encode(self.dequantise(x))
         return log_p - self.dims * math.log(self.levels)
 
-    def loss(self, x: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def loss(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         nll = -self.log_prob(x)
         bpd = nll.mean() / (self.dims * math.log(2.0))
         return bpd, {"bits_per_dim": float(bpd.detach())}

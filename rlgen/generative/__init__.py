@@ -1,0 +1,1 @@
+"""Standalone training of the shared image models: kinds vae, flow and pixelcnn."""

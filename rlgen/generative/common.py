@@ -1,0 +1,50 @@
+"""The functions every generative kind module exposes, bound to that module (``kinds`` contract)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from rlgen.evaluation import EvalOptions
+from rlgen.runs import RunDir
+
+SEED_KEY = "train.seed"
+
+
+def validate_data(config) -> None:
+    """Dataset problems found before a run directory is made (a missing folder, no path given)."""
+    from pathlib import Path
+
+    from rlgen.data.images import CIFAR_URL, MNIST_URL
+    from rlgen.errors import ConfigError
+
+    data = config.data
+    if data.dataset == "digits":
+        return
+    where = MNIST_URL if data.dataset == "mnist" else CIFAR_URL
+    if not data.path:
+        raise ConfigError(f"data.path is required for {data.dataset} (a folder with the files from {where})")
+    if not Path(data.path).is_dir():
+        raise ConfigError(f"data.path {data.path} is not a folder; put the {data.dataset} files there (from {where})")
+
+
+def train(kind: ModuleType, config, run: RunDir) -> None:
+    from rlgen.generative.trainer import GenerativeTrainer
+
+    GenerativeTrainer(config, run, kind).train()
+
+
+def evaluate(kind: ModuleType, config, run: RunDir, options: EvalOptions):  # noqa: ANN201 - GenerativeResult
+    from rlgen.generative.trainer import evaluate_generative
+
+    return evaluate_generative(config, run, kind, options.checkpoint)
+
+
+def sample(kind: ModuleType, config, run: RunDir, n: int, temperature: float | None, checkpoint: str):  # noqa: ANN201
+    """(integer images, levels) drawn from the run's model."""
+    import torch
+
+    from rlgen.generative.trainer import load_trained, sample_images
+
+    model, test = load_trained(config, run, kind, checkpoint)
+    torch.manual_seed(config.train.seed)
+    return sample_images(model, config, n, temperature), test.levels

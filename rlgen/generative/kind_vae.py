@@ -1,0 +1,109 @@
+"""``kind: vae`` — a VAE with a diagonal or IAF posterior and a conv or PixelCNN decoder (``rlgen.models.vae``)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rlgen.generative import common
+from rlgen.generative.config import GenerativeRunConfig
+
+SEED_KEY = common.SEED_KEY
+
+
+@dataclass(frozen=True)
+class VAEModelConfig:
+    """The VAE's latent space, posterior, decoder and likelihood."""
+
+    latent_dim: int = 32
+    """Size of z."""
+    features: int = 256
+    """Encoder output features (input of the posterior)."""
+    posterior: Literal["diagonal", "iaf"] = "diagonal"
+    """diagonal Gaussian, or IAF (Kingma et al. 2016)."""
+    iaf_steps: int = 2
+    """IAF steps (ordering reversed between steps)."""
+    iaf_hidden: tuple[int, ...] = (128, 128)
+    """Hidden layers of each IAF step's MADE."""
+    likelihood: Literal["logistic", "gaussian", "categorical", "logistic_mixture"] = "logistic"
+    """p(x|z) per pixel, discretised to the dataset's levels."""
+    decoder: Literal["conv", "pixelcnn"] = "conv"
+    """conv (factorised p(x|z)) or a small PixelCNN conditioned on z (local receptive field)."""
+    pixelcnn_channels: int = 32
+    """Feature maps of the PixelCNN decoder."""
+    pixelcnn_layers: int = 2
+    """Gated layers of the PixelCNN decoder (few: z must carry the global content)."""
+    kl_min: float = 0.0
+    """Free bits: minimum KL in nats per latent group, averaged over the minibatch (0: off)."""
+    kl_groups: int = 1
+    """Number of latent groups for free bits (must divide latent_dim)."""
+    iw_samples: int = 100
+    """Samples for the importance-weighted NLL in metrics.json (0: skip)."""
+
+    def __post_init__(self) -> None:
+        if self.latent_dim < 1 or self.kl_groups < 1 or self.latent_dim % self.kl_groups:
+            raise ValueError(f"'kl_groups' ({self.kl_groups}) must divide 'latent_dim' ({self.latent_dim})")
+        if self.kl_min < 0 or self.iw_samples < 0:
+            raise ValueError("'kl_min' and 'iw_samples' must be >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(GenerativeRunConfig):
+    """A variational autoencoder trained on the ELBO (with optional free bits)."""
+
+    kind: Literal["vae"] = "vae"
+    """Experiment type."""
+    model: VAEModelConfig = field(default_factory=VAEModelConfig)
+    """The VAE."""
+
+
+def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - VAE
+    from rlgen.models.vae import VAE
+
+    m = config.model
+    return VAE(image_shape, levels, latent_dim=m.latent_dim, features=m.features, likelihood=m.likelihood,
+               posterior=m.posterior, iaf_steps=m.iaf_steps, iaf_hidden=m.iaf_hidden, kl_min=m.kl_min,
+               kl_groups=m.kl_groups, decoder=m.decoder, pixelcnn_channels=m.pixelcnn_channels,
+               pixelcnn_layers=m.pixelcnn_layers)  # fmt: skip
+
+
+def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # noqa: ANN001
+    """IW-NLL in bits/dim (Burda et al. 2016) and the number of active latent units on the test set."""
+    import math
+
+    import torch
+
+    out: dict[str, float] = {"active_units": model.active_units(test_images)}
+    k = config.model.iw_samples
+    if k:
+        nll = torch.cat([model.iw_nll(test_images[i : i + 256], k) for i in range(0, len(test_images), 256)])
+        out[f"test_iw_nll_bits_per_dim_k{k}"] = float(nll.mean()) / (model.dims * math.log(2.0))
+    return out
+
+
+def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
+    """reconstructions.png: test images (odd rows) above their reconstructions (even rows)."""
+    import torch
+
+    from rlgen.plots import save_image_grid
+
+    x = test_images[:32]
+    rows = [t for i in range(0, 32, 8) for t in (x[i : i + 8], model.reconstruct(x[i : i + 8]))]
+    save_image_grid(torch.cat(rows), levels, run / "reconstructions.png")
+
+
+def validate(config: Config) -> None:
+    common.validate_data(config)
+
+
+def train(config: Config, run) -> None:  # noqa: ANN001
+    common.train(sys.modules[__name__], config, run)
+
+
+def evaluate(config: Config, run, options):  # noqa: ANN001, ANN201
+    return common.evaluate(sys.modules[__name__], config, run, options)
+
+
+def sample(config: Config, run, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN201
+    return common.sample(sys.modules[__name__], config, run, n, temperature, checkpoint)

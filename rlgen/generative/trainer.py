@@ -1,0 +1,247 @@
+"""Training, evaluation and sampling for the generative kinds, over any model with the shared interface
+(DESIGN.md): ``loss(x, labels) -> (loss, metrics with "bits_per_dim")`` and ``sample(n[, temperature])``.
+
+A kind module (``rlgen.generative.vae`` ...) supplies ``build_model(config, image_shape, levels)`` and may
+supply ``final_metrics(model, config, test_images) -> dict`` and ``extra_images(model, test_images, run)``.
+
+Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when evaluated, seconds),
+``checkpoints/`` (model, optimiser, epoch; resumable), ``model.pt`` (final weights), ``samples.png``,
+``metrics.json``, ``plots/bits_per_dim.png`` and whatever the kind adds (reconstructions for VAEs).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from rlgen.data.images import ImageSet, load_image_set
+from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
+from rlgen.plots import plot_columns, save_image_grid
+from rlgen.runs import RunDir, atomic_save, atomic_write_text
+from rlgen.stop import StopRequest
+
+MODEL_FILE = "model.pt"
+PROGRESS_COLUMNS = ("epoch", "step", "train_bits_per_dim", "test_bits_per_dim", "seconds")
+
+
+@dataclass(frozen=True)
+class GenerativeResult:
+    """What ``rlgen evaluate`` prints and writes for a generative run."""
+
+    metrics: dict[str, float]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def format(self) -> str:
+        return ", ".join(f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+                         for key, value in self.metrics.items())  # fmt: skip
+
+    def write_json(self, path: Path, **context: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({**self.metrics, **self.notes, **context}, indent=2))
+
+
+def load_data(config) -> tuple[ImageSet, ImageSet]:
+    train = load_image_set(config.data.dataset, "train", config.data.path or None)
+    test = load_image_set(config.data.dataset, "test", config.data.path or None)
+    if config.data.limit:
+        train = ImageSet(train.images[: config.data.limit], train.labels[: config.data.limit], train.levels)
+    return train, test
+
+
+@torch.no_grad()
+def test_bits_per_dim(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 256) -> float:
+    """Mean bits/dim over a test set (the loss each model reports, without its training-only terms)."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for start in range(0, len(images), batch):
+        _, metrics = model.loss(images[start : start + batch], labels[start : start + batch])
+        total += metrics["bits_per_dim"] * len(images[start : start + batch])
+    model.train(was_training)
+    return total / len(images)
+
+
+def _append_progress(path: Path, row: dict[str, Any]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=PROGRESS_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow({key: row.get(key, "") for key in PROGRESS_COLUMNS})
+
+
+class GenerativeTrainer:
+    def __init__(self, config, run: RunDir, kind: ModuleType):
+        self.config, self.run, self.kind = config, run, kind
+        self.cfg = config.train
+        torch.manual_seed(self.cfg.seed)
+        self.train_set, self.test_set = load_data(config)
+        self.model = kind.build_model(config, self.train_set.shape, self.train_set.levels)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
+        self.epoch = self.step = 0
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def _write_checkpoint(self, directory: Path) -> None:
+        torch.save(self.model.state_dict(), directory / MODEL_FILE)
+        torch.save(self.optimizer.state_dict(), directory / "optimizer.pt")
+        (directory / "state.json").write_text(json.dumps({"epoch": self.epoch, "step": self.step}))
+
+    def checkpoint(self) -> None:
+        self.run.checkpoints.save(self.epoch, self._write_checkpoint)
+
+    def restore(self) -> None:
+        checkpoint = self.run.checkpoints.get("latest")
+        if checkpoint is None:
+            return
+        try:
+            self.model.load_state_dict(torch.load(checkpoint.path / MODEL_FILE, weights_only=True))
+            self.optimizer.load_state_dict(torch.load(checkpoint.path / "optimizer.pt", weights_only=True))
+            state = json.loads((checkpoint.path / "state.json").read_text())
+        except (OSError, RuntimeError, ValueError, KeyError) as err:
+            raise RlgenError(f"cannot resume from {checkpoint.path}: {str(err).splitlines()[0]}") from None
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        print(f"resuming at epoch {self.epoch} (step {self.step})")
+
+    # ---------------------------------------------------------------- loop
+
+    def _batches(self, images: torch.Tensor, labels: torch.Tensor):
+        generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + self.epoch)
+        order = torch.randperm(len(images), generator=generator)
+        for start in range(0, len(order), self.cfg.batch_size):
+            idx = order[start : start + self.cfg.batch_size]
+            yield images[idx], labels[idx]
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        loss, metrics = self.model.loss(x, y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {float(loss)} at epoch {self.epoch + 1}, step {self.step}; the last checkpoint "
+                "is kept (lower train.learning_rate or set train.grad_clip)"
+            )
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        return metrics["bits_per_dim"]
+
+    def train(self) -> None:
+        self.restore()
+        images, labels = self.train_set.tensors()
+        test_images, test_labels = self.test_set.tensors()
+        bar = self._progress_bar()
+        with StopRequest() as stop:
+            while self.epoch < self.cfg.epochs:
+                started, total, count = time.perf_counter(), 0.0, 0
+                for x, y in self._batches(images, labels):
+                    total += self._train_step(x, y) * len(x)
+                    count += len(x)
+                    if stop.signum is not None:
+                        self.checkpoint()
+                        raise TrainingInterrupted(
+                            f"interrupted in epoch {self.epoch + 1}; checkpoint of epoch {self.epoch} saved; "
+                            f"continue with: rlgen train --resume {self.run.path}"
+                        )
+                self.epoch += 1
+                row = {"epoch": self.epoch, "step": self.step, "train_bits_per_dim": total / count}
+                if self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs:
+                    row["test_bits_per_dim"] = test_bits_per_dim(self.model, test_images, test_labels)
+                row["seconds"] = round(time.perf_counter() - started, 3)
+                _append_progress(self.run / "progress.csv", row)
+                self._report(bar, row)
+                if self.epoch % self.cfg.checkpoint_every == 0 or self.epoch == self.cfg.epochs:
+                    self.checkpoint()
+        if bar is not None:
+            bar.close()
+        self.finish(test_images, test_labels)
+
+    def _progress_bar(self):  # noqa: ANN202 - tqdm or None
+        if not (self.cfg.progress_bar and sys.stderr.isatty()):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.cfg.epochs, initial=self.epoch, unit="epoch", desc=self.config.kind)
+
+    def _report(self, bar, row: dict[str, Any]) -> None:  # noqa: ANN001
+        text = f"train {row['train_bits_per_dim']:.3f} bits/dim"
+        if "test_bits_per_dim" in row:
+            text += f", test {row['test_bits_per_dim']:.3f}"
+        if bar is not None:
+            bar.set_postfix_str(text)
+            bar.update(1)
+        elif "test_bits_per_dim" in row:
+            print(f"epoch {row['epoch']}: {text}", flush=True)
+
+    def finish(self, test_images: torch.Tensor, test_labels: torch.Tensor) -> None:
+        atomic_save(self.run / MODEL_FILE, lambda p: torch.save(self.model.state_dict(), p))
+        self.model.eval()
+        metrics = {"test_bits_per_dim": test_bits_per_dim(self.model, test_images, test_labels)}
+        if hasattr(self.kind, "final_metrics"):
+            metrics.update(self.kind.final_metrics(self.model, self.config, test_images))
+        metrics.update(epochs=self.epoch, steps=self.step, parameters=sum(p.numel() for p in self.model.parameters()))
+        atomic_write_text(self.run / "metrics.json", json.dumps(metrics, indent=2))
+        torch.manual_seed(self.cfg.seed)
+        save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.train_set.levels,
+                        self.run / "samples.png")  # fmt: skip
+        if hasattr(self.kind, "extra_images"):
+            self.kind.extra_images(self.model, test_images, self.run, self.train_set.levels)
+        plot_columns(self.run / "progress.csv", "epoch", ["train_bits_per_dim", "test_bits_per_dim"],
+                     self.run.plots / "bits_per_dim.png", ylabel="bits/dim", title=self.config.kind)  # fmt: skip
+        print(f"finished: test {metrics['test_bits_per_dim']:.4f} bits/dim; samples in {self.run / 'samples.png'}")
+
+
+def sample_images(model: nn.Module, config, n: int, temperature: float | None = None) -> torch.Tensor:
+    """n samples; class-conditional models get labels 0, 1, 2, ... in turn; ``temperature`` defaults to the
+    config's ``model.sample_temperature`` (1 when it has none)."""
+    if temperature is None:
+        temperature = getattr(config.model, "sample_temperature", 1.0)
+    if getattr(model, "class_embedding", None) is not None:
+        labels = torch.arange(n) % model.class_embedding.num_embeddings
+        return model.sample(n, labels=labels)
+    if "temperature" in model.sample.__code__.co_varnames:
+        return model.sample(n, temperature=temperature)
+    return model.sample(n)
+
+
+def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> tuple[nn.Module, ImageSet]:
+    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its test set."""
+    _, test = load_data(config)
+    model = kind.build_model(config, test.shape, test.levels)
+    if checkpoint == "final" and (run / MODEL_FILE).is_file():
+        path = run / MODEL_FILE
+    else:
+        found = run.checkpoints.get("latest")
+        if found is None:
+            raise RlgenError(f"{run.path} has no trained model yet (no {MODEL_FILE} and no checkpoint)")
+        path = found.path / MODEL_FILE
+    try:
+        model.load_state_dict(torch.load(path, weights_only=True))
+    except (OSError, RuntimeError) as err:
+        raise RlgenError(f"cannot load {path}: {str(err).splitlines()[0]}") from None
+    return model.eval(), test
+
+
+def evaluate_generative(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> GenerativeResult:
+    model, test = load_trained(config, run, kind, checkpoint)
+    images, labels = test.tensors()
+    torch.manual_seed(0)
+    metrics = {"test_bits_per_dim": test_bits_per_dim(model, images, labels)}
+    if hasattr(kind, "final_metrics"):
+        metrics.update(kind.final_metrics(model, config, images))
+    return GenerativeResult(metrics, {"test_images": len(images), "levels": test.levels})
+
+
+def bits(nats: float, dims: int) -> float:
+    return nats / (dims * math.log(2.0))

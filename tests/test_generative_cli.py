@@ -1,0 +1,42 @@
+"""Generative kinds through the CLI: resume continues where it stopped, bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from conftest import CONFIGS, assert_user_error, run_cli
+
+
+def test_train_resume_evaluate_sample(tmp_path):
+    run = tmp_path / "run"
+    config = str(CONFIGS / "pixelcnn_digits.yaml")
+    result = run_cli("train", config, "--debug", "--set", "train.epochs=1", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    result = run_cli("train", "--resume", str(run), "--set", "train.epochs=3")
+    assert result.returncode == 0, result.stderr
+    assert "resuming at epoch 1" in result.stdout
+    with open(run / "progress.csv") as fh:
+        assert [int(row["epoch"]) for row in csv.DictReader(fh)] == [1, 2, 3]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and 0 < metrics["test_bits_per_dim"] < 5
+    out = tmp_path / "grid.png"
+    assert run_cli("sample", str(run), "--n", "3", "--out", str(out)).returncode == 0 and out.stat().st_size > 0
+    assert_user_error(run_cli("sample", str(run), "--n", "3", "--out", str(out)), "already exists")
+    assert (run / "plots" / "bits_per_dim.png").is_file()
+
+
+def test_generative_user_errors(tmp_path):
+    config = str(CONFIGS / "vae_digits.yaml")
+    assert_user_error(
+        run_cli("train", config, "--set", "data.dataset=mnist", cwd=tmp_path), "data.path is required for mnist"
+    )
+    assert_user_error(run_cli("train", config, "--set", "model.posterior=iaff", cwd=tmp_path), "model.posterior")
+    assert_user_error(
+        run_cli("train", config, "--set", "model.latent_dim=10", "--set", "model.kl_groups=4", cwd=tmp_path), "divide"
+    )
+    assert_user_error(
+        run_cli("train", str(CONFIGS / "glow_digits.yaml"), "--set", "model.n_levels=4", cwd=tmp_path), "divisible"
+    )
+    assert_user_error(run_cli("train", config, "--set", "modle.latent_dim=8", cwd=tmp_path), "modle")
+    assert not (tmp_path / "runs").exists()
