@@ -39,17 +39,7 @@ def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     if evals.get("timesteps"):
         x, mean, std = evals["timesteps"], evals["mean_return"], evals["std_return"]
         ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3, label="evaluation (mean ± std)")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("episode return")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _save(fig, ax, out, xlabel="environment steps", ylabel="episode return", title=title)
 
 
 def save_image_grid(images, levels: int, out: Path, *, columns: int = 8, scale: int = 4) -> Path:
@@ -79,7 +69,12 @@ def plot_columns(csv_path: Path, x: str, ys: list[str], out: Path, *, ylabel: st
         pairs = [(a, b) for a, b in zip(columns.get(x, []), columns.get(y, []), strict=False) if b == b]
         if pairs:
             ax.plot(*zip(*pairs, strict=True), "o-" if len(pairs) < 30 else "-", label=y)
-    ax.set_xlabel(x)
+    return _save(fig, ax, out, xlabel=x, ylabel=ylabel, title=title)
+
+
+def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path:  # noqa: ANN001
+    """Label, grid, legend (when there are labelled lines), write the PNG and close the figure."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)

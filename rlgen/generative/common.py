@@ -48,3 +48,22 @@ def sample(kind: ModuleType, config, run: RunDir, n: int, temperature: float | N
     model, test = load_trained(config, run, kind, checkpoint)
     torch.manual_seed(config.train.seed)
     return sample_images(model, config, n, temperature), test.levels
+
+
+def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample)
+    """``train``, ``evaluate`` and ``sample`` for the kind module ``module_name`` (its own build_model etc.)."""
+    import sys
+
+    def kind() -> ModuleType:
+        return sys.modules[module_name]
+
+    def bound_train(config, run: RunDir) -> None:  # noqa: ANN001
+        train(kind(), config, run)
+
+    def bound_evaluate(config, run: RunDir, options: EvalOptions):  # noqa: ANN001, ANN202
+        return evaluate(kind(), config, run, options)
+
+    def bound_sample(config, run: RunDir, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN202
+        return sample(kind(), config, run, n, temperature, checkpoint)
+
+    return bound_train, bound_evaluate, bound_sample

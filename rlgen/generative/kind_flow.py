@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -74,13 +73,4 @@ def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - Mul
                 embed_channels=m.embed_channels)  # fmt: skip
 
 
-def train(config: Config, run) -> None:  # noqa: ANN001
-    common.train(sys.modules[__name__], config, run)
-
-
-def evaluate(config: Config, run, options):  # noqa: ANN001, ANN201
-    return common.evaluate(sys.modules[__name__], config, run, options)
-
-
-def sample(config: Config, run, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN201
-    return common.sample(sys.modules[__name__], config, run, n, temperature, checkpoint)
+train, evaluate, sample = common.kind_functions(__name__)
