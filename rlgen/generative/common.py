@@ -27,29 +27,6 @@ def validate_data(config) -> None:
         raise ConfigError(f"data.path {data.path} is not a folder; put the {data.dataset} files there (from {where})")
 
 
-def train(kind: ModuleType, config, run: RunDir) -> None:
-    from rlgen.generative.trainer import GenerativeTrainer
-
-    GenerativeTrainer(config, run, kind).train()
-
-
-def evaluate(kind: ModuleType, config, run: RunDir, options: EvalOptions):  # noqa: ANN201 - GenerativeResult
-    from rlgen.generative.trainer import evaluate_generative
-
-    return evaluate_generative(config, run, kind, options.checkpoint)
-
-
-def sample(kind: ModuleType, config, run: RunDir, n: int, temperature: float | None, checkpoint: str):  # noqa: ANN201
-    """(integer images, levels) drawn from the run's model."""
-    import torch
-
-    from rlgen.generative.trainer import load_trained, sample_images
-
-    model, test = load_trained(config, run, kind, checkpoint)
-    torch.manual_seed(config.train.seed)
-    return sample_images(model, config, n, temperature), test.levels
-
-
 def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample)
     """``train``, ``evaluate`` and ``sample`` for the kind module ``module_name`` (its own build_model etc.)."""
     import sys
@@ -57,13 +34,24 @@ def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample
     def kind() -> ModuleType:
         return sys.modules[module_name]
 
-    def bound_train(config, run: RunDir) -> None:  # noqa: ANN001
-        train(kind(), config, run)
+    def train(config, run: RunDir) -> None:  # noqa: ANN001
+        from rlgen.generative.trainer import GenerativeTrainer
 
-    def bound_evaluate(config, run: RunDir, options: EvalOptions):  # noqa: ANN001, ANN202
-        return evaluate(kind(), config, run, options)
+        GenerativeTrainer(config, run, kind()).train()
 
-    def bound_sample(config, run: RunDir, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN202
-        return sample(kind(), config, run, n, temperature, checkpoint)
+    def evaluate(config, run: RunDir, options: EvalOptions):  # noqa: ANN001, ANN202 - GenerativeResult
+        from rlgen.generative.trainer import evaluate_generative
 
-    return bound_train, bound_evaluate, bound_sample
+        return evaluate_generative(config, run, kind(), options.checkpoint)
+
+    def sample(config, run: RunDir, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN202
+        """(integer images, levels) drawn from the run's model."""
+        import torch
+
+        from rlgen.generative.trainer import load_trained, sample_images
+
+        model, test = load_trained(config, run, kind(), checkpoint)
+        torch.manual_seed(config.train.seed)
+        return sample_images(model, config, n, temperature), test.levels
+
+    return train, evaluate, sample

@@ -12,8 +12,8 @@ Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when e
 from __future__ import annotations
 
 import csv
+import inspect
 import json
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -210,7 +210,7 @@ def sample_images(model: nn.Module, config, n: int, temperature: float | None = 
     if getattr(model, "class_embedding", None) is not None:
         labels = torch.arange(n) % model.class_embedding.num_embeddings
         return model.sample(n, labels=labels)
-    if "temperature" in model.sample.__code__.co_varnames:
+    if "temperature" in inspect.signature(model.sample).parameters:
         return model.sample(n, temperature=temperature)
     return model.sample(n)
 
@@ -241,7 +241,3 @@ def evaluate_generative(config, run: RunDir, kind: ModuleType, checkpoint: str =
     if hasattr(kind, "final_metrics"):
         metrics.update(kind.final_metrics(model, config, images))
     return GenerativeResult(metrics, {"test_images": len(images), "levels": test.levels})
-
-
-def bits(nats: float, dims: int) -> float:
-    return nats / (dims * math.log(2.0))

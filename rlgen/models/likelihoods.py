@@ -99,9 +99,10 @@ def _discretised_log_prob(x: Tensor, levels: int, mean: Tensor, log_scale: Tenso
     centred = to_unit(x, levels) - mean
     inv_scale = torch.exp(-log_scale)
     upper, lower = inv_scale * (centred + half_bin), inv_scale * (centred - half_bin)
-    log_cdf_upper = torch.log(cdf(upper).clamp_min(1e-12))
-    log_sf_lower = torch.log((1 - cdf(lower)).clamp_min(1e-12))
-    delta = cdf(upper) - cdf(lower)
+    cdf_upper, cdf_lower = cdf(upper), cdf(lower)
+    log_cdf_upper = torch.log(cdf_upper.clamp_min(1e-12))
+    log_sf_lower = torch.log((1 - cdf_lower).clamp_min(1e-12))
+    delta = cdf_upper - cdf_lower
     # Where the bin mass underflows, use the density at the centre times the bin width (as PixelCNN++).
     mid = log_pdf(inv_scale * centred) - log_scale + math.log(2 * half_bin)
     inner = torch.where(delta > 1e-5, torch.log(delta.clamp_min(1e-12)), mid)
@@ -120,43 +121,60 @@ def _gaussian_log_pdf(t: Tensor) -> Tensor:
     return -0.5 * t**2 - 0.5 * math.log(2 * math.pi)
 
 
-class DiscretisedLogistic(LikelihoodHead):
-    """One logistic per sub-pixel, discretised to L bins (Kingma et al. 2016, IAF paper, Section 5.2).
-    ``params``: C means then C log-scales."""
+class _DiscretisedLocationScale(LikelihoodHead):
+    """A location-scale density per sub-pixel discretised to L bins; ``params``: C means then C log-scales.
+    Subclasses name the standard density's ``cdf``, ``log_pdf`` and ``noise`` (a standard draw)."""
 
     min_log_scale = -7.0
+
+    @staticmethod
+    def cdf(t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def log_pdf(t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def noise(like: Tensor) -> Tensor:
+        raise NotImplementedError
 
     def param_channels(self, channels: int) -> int:
         return 2 * channels
 
-    def pixel_log_prob(self, params: Tensor, x: Tensor) -> Tensor:
+    def _mean_log_scale(self, params: Tensor) -> tuple[Tensor, Tensor]:
         mean, log_scale = params.chunk(2, dim=1)
-        log_scale = log_scale.clamp_min(self.min_log_scale)
-        return _discretised_log_prob(x, self.levels, mean, log_scale, torch.sigmoid, _logistic_log_pdf).sum(1)
+        return mean, log_scale.clamp_min(self.min_log_scale)
+
+    def pixel_log_prob(self, params: Tensor, x: Tensor) -> Tensor:
+        mean, log_scale = self._mean_log_scale(params)
+        return _discretised_log_prob(x, self.levels, mean, log_scale, self.cdf, self.log_pdf).sum(1)
 
     def sample(self, params: Tensor, channels: int) -> Tensor:
-        mean, log_scale = params.chunk(2, dim=1)
-        u = torch.rand_like(mean).clamp(1e-5, 1 - 1e-5)
-        return from_unit(mean + log_scale.clamp_min(self.min_log_scale).exp() * (u.log() - (-u).log1p()), self.levels)
+        mean, log_scale = self._mean_log_scale(params)
+        return from_unit(mean + log_scale.exp() * self.noise(mean), self.levels)
 
 
-class DiscretisedGaussian(LikelihoodHead):
+def _logistic_noise(like: Tensor) -> Tensor:
+    u = torch.rand_like(like).clamp(1e-5, 1 - 1e-5)
+    return u.log() - (-u).log1p()
+
+
+class DiscretisedLogistic(_DiscretisedLocationScale):
+    """One logistic per sub-pixel, discretised to L bins (Kingma et al. 2016, IAF paper, Section 5.2)."""
+
+    cdf = staticmethod(torch.sigmoid)
+    log_pdf = staticmethod(_logistic_log_pdf)
+    noise = staticmethod(_logistic_noise)
+
+
+class DiscretisedGaussian(_DiscretisedLocationScale):
     """A Gaussian per sub-pixel discretised to L bins (the VAE's "Gaussian" decoder made a proper pmf, so its
-    bits/dim compare with the other heads). ``params``: C means then C log-scales."""
+    bits/dim compare with the other heads)."""
 
-    min_log_scale = -7.0
-
-    def param_channels(self, channels: int) -> int:
-        return 2 * channels
-
-    def pixel_log_prob(self, params: Tensor, x: Tensor) -> Tensor:
-        mean, log_scale = params.chunk(2, dim=1)
-        log_scale = log_scale.clamp_min(self.min_log_scale)
-        return _discretised_log_prob(x, self.levels, mean, log_scale, _gaussian_cdf, _gaussian_log_pdf).sum(1)
-
-    def sample(self, params: Tensor, channels: int) -> Tensor:
-        mean, log_scale = params.chunk(2, dim=1)
-        return from_unit(mean + log_scale.clamp_min(self.min_log_scale).exp() * torch.randn_like(mean), self.levels)
+    cdf = staticmethod(_gaussian_cdf)
+    log_pdf = staticmethod(_gaussian_log_pdf)
+    noise = staticmethod(torch.randn_like)
 
 
 class DiscretisedLogisticMixture(LikelihoodHead):
@@ -212,8 +230,7 @@ class DiscretisedLogisticMixture(LikelihoodHead):
         one_hot = F.one_hot(pick, self.components).movedim(-1, 1).unsqueeze(2).float()  # (B, K, 1, H, W)
         mean, log_scale = (means * one_hot).sum(1), (log_scales * one_hot).sum(1)
         coeff = (coeffs * one_hot).sum(1)
-        u = torch.rand_like(mean).clamp(1e-5, 1 - 1e-5)
-        raw = mean + log_scale.exp() * (u.log() - (-u).log1p())
+        raw = mean + log_scale.exp() * _logistic_noise(mean)
         out, index = [], 0
         for c in range(channels):
             value = raw[:, c]

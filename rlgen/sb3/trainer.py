@@ -30,11 +30,12 @@ from rlgen.plots import plot_returns
 from rlgen.runs import RunDir, atomic_save
 from rlgen.sb3.acting import policy_act_fn
 from rlgen.sb3.algos import algo_class, check_algo
-from rlgen.sb3.callbacks import StopRequest, TrainingGuard
+from rlgen.sb3.callbacks import TrainingGuard
 from rlgen.sb3.checkpoint import POLICY_FILE, restore_training_state, write_training_state
 from rlgen.sb3.config import AlgoConfig, TrainConfig
 from rlgen.sb3.logging import make_logger
 from rlgen.sb3.normalization import STATS_FILE, find_vecnormalize, obs_stats, save_vecnormalize
+from rlgen.stop import StopRequest
 
 EVALUATIONS_FILE = "evaluations.csv"
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never reuse the training seeds
