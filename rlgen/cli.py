@@ -68,12 +68,35 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
 
     col = sub.add_parser(
-        "collect", help="record expert demonstrations (npz + JSON sidecar) from a policy", epilog=EPILOG
+        "collect",
+        help="record expert demonstrations (npz + JSON sidecar) or, with --frames, frame shards",
+        epilog=EPILOG,
     )
-    col.add_argument("--policy", required=True, help="a run directory or an SB3 .zip")
-    col.add_argument("--episodes", type=_positive_int, required=True, help="number of expert episodes")
-    col.add_argument("--out", type=Path, required=True, help="output .npz (never overwritten)")
+    col.add_argument(
+        "--policy", required=True, help="a run directory, an SB3 .zip, or (frames only) random | brownian"
+    )
+    col.add_argument("--episodes", type=_positive_int, required=True, help="number of episodes")
+    col.add_argument(
+        "--out", type=Path, required=True, help="output .npz (demos) or new folder (frames); never overwritten"
+    )
     _add_policy_args(col)
+    frames = col.add_argument_group("frames (image models, world model)")
+    frames.add_argument(
+        "--frames",
+        action="store_true",
+        help="write frame shards (uint8 CxHxW, one .npz per episode) instead of demos; implied by random/brownian",
+    )
+    frames.add_argument("--size", type=_positive_int, default=64, help="frame height and width (default 64)")
+    frames.add_argument(
+        "--crop",
+        type=int,
+        nargs=4,
+        metavar=("TOP", "BOTTOM", "LEFT", "RIGHT"),
+        help="pixel bounds kept before resizing (default: CarRacing drops its dashboard, others keep all)",
+    )
+    frames.add_argument("--grayscale", action="store_true", help="one grey channel instead of RGB")
+    frames.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (default 1)")
+    frames.add_argument("--max-steps", type=_positive_int, help="cap episodes at this many steps")
     col.set_defaults(func=_collect)
 
     smp = sub.add_parser("sample", help="draw a grid of samples from a generative run", epilog=EPILOG)
@@ -266,13 +289,60 @@ def _sample(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _collect(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.frames or args.policy in ("random", "brownian"):
+        return _collect_frames(args)
     from rlgen.data.demonstrations import check_new_demos_path
-    from rlgen.envs.config import EnvConfig
     from rlgen.sb3.collect import collect_demonstrations
 
     out = args.out
     check_new_demos_path(out)  # before spending time on the episodes
     options = _policy_options(args)
+    env_cfg, zip_path, stats = _policy_files(args)
+    demos = collect_demonstrations(zip_path, env_cfg, options, stats_path=stats, source=str(args.policy))
+    demos.save(out)
+    meta = demos.meta
+    print(
+        f"{out}: {meta['n_episodes']} episodes, {meta['n_transitions']} transitions, expert return "
+        f"{meta['expert_return_mean']:.2f} ± {meta['expert_return_std']:.2f} (random policy "
+        f"{meta['random_return_mean']:.2f})"
+    )
+    return 0
+
+
+def _collect_frames(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from rlgen.collect_frames import EXPLORATION, FrameJob, collect_frames
+    from rlgen.data.frame_shards import check_new_shard_dir
+    from rlgen.envs.config import EnvConfig
+    from rlgen.envs.frames import FrameSpec
+    from rlgen.envs.make import check_env_id
+
+    check_new_shard_dir(args.out)
+    if args.policy in EXPLORATION:
+        if not args.env:
+            raise RlgenError(f"--policy {args.policy} needs --env ID (e.g. --env CarRacing-v3)")
+        check_env_id(args.env)
+        env_cfg, zip_path, stats = EnvConfig(id=args.env), args.policy, None
+    else:
+        env_cfg, zip_path, stats = _policy_files(args)
+    if args.max_steps:
+        env_cfg = dataclasses.replace(env_cfg, max_episode_steps=args.max_steps)
+    spec = FrameSpec(size=args.size, crop=tuple(args.crop) if args.crop else None, grayscale=args.grayscale)
+    job = FrameJob(env=env_cfg, spec=spec, out=args.out, seed=args.seed, policy=str(zip_path), stats=stats,
+                   algo=args.algo, deterministic=args.deterministic)  # fmt: skip
+    meta = collect_frames(job, args.episodes, args.workers)
+    print(
+        f"{args.out}: {meta['episodes']} episodes, {meta['frames']} frames of {meta['frame_shape']} "
+        f"(return {meta['return_mean']:.2f} ± {meta['return_std']:.2f}, {meta['seconds']:.1f}s)"
+    )
+    return 0
+
+
+def _policy_files(args: argparse.Namespace):  # noqa: ANN202 - (EnvConfig, zip path, stats path | None)
+    """The env config, policy zip and observation statistics named by --policy (a run dir or a zip)."""
+    from rlgen.envs.config import EnvConfig
+
     policy = Path(args.policy)
     if policy.is_dir():
         from rlgen.kinds import load_saved_config
@@ -293,12 +363,4 @@ def _collect(args: argparse.Namespace, argv: list[str]) -> int:
         env_cfg, zip_path, stats = EnvConfig(id=args.env), policy, None
     else:
         raise RlgenError(f"no policy at {policy}: give a run directory or an SB3 .zip file")
-    demos = collect_demonstrations(zip_path, env_cfg, options, stats_path=stats, source=str(policy))
-    demos.save(out)
-    meta = demos.meta
-    print(
-        f"{out}: {meta['n_episodes']} episodes, {meta['n_transitions']} transitions, expert return "
-        f"{meta['expert_return_mean']:.2f} ± {meta['expert_return_std']:.2f} (random policy "
-        f"{meta['random_return_mean']:.2f})"
-    )
-    return 0
+    return env_cfg, zip_path, stats

@@ -50,18 +50,25 @@ class FramePreprocess(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(0, 255, (self.size, self.size, channels), np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        frame = np.asarray(observation)
-        if self.crop is not None:
-            top, bottom, left, right = self.crop
-            frame = frame[top:bottom, left:right]
-        frame = frame.astype(np.uint8, copy=False)
-        if self.grayscale:
-            frame = frame.mean(axis=2, keepdims=True).astype(np.uint8)
-        if frame.shape[:2] != (self.size, self.size):
-            image = Image.fromarray(frame[..., 0] if frame.shape[2] == 1 else frame)
-            frame = np.asarray(image.resize((self.size, self.size), Image.BILINEAR))
-            frame = frame.reshape(self.size, self.size, -1)
-        return frame
+        return preprocess_frame(observation, self.size, self.crop, self.grayscale)
+
+
+def preprocess_frame(
+    frame: np.ndarray, size: int, crop: tuple[int, int, int, int] | None = None, grayscale: bool = False
+) -> np.ndarray:
+    """Crop ``(top, bottom, left, right)``, optionally grey-scale, and resize (bilinear) an HxWxC frame to
+    uint8 ``size x size x C``."""
+    frame = np.asarray(frame)
+    if crop is not None:
+        top, bottom, left, right = crop
+        frame = frame[top:bottom, left:right]
+    frame = frame.astype(np.uint8, copy=False)
+    if grayscale:
+        frame = frame.mean(axis=2, keepdims=True).astype(np.uint8)
+    if frame.shape[:2] != (size, size):
+        image = Image.fromarray(frame[..., 0] if frame.shape[2] == 1 else frame)
+        frame = np.asarray(image.resize((size, size), Image.BILINEAR)).reshape(size, size, -1)
+    return frame
 
 
 class FrameStack(gym.Wrapper):

@@ -15,10 +15,20 @@ def validate_data(config) -> None:
     from pathlib import Path
 
     from rlgen.data.images import CIFAR_URL, MNIST_URL
-    from rlgen.errors import ConfigError
+    from rlgen.errors import ConfigError, RlgenError
 
     data = config.data
     if data.dataset == "digits":
+        return
+    if data.dataset == "frames":
+        from rlgen.data.frame_shards import FrameShards
+
+        if not data.path:
+            raise ConfigError("data.path is required for frames (a folder written by rlgen collect --frames)")
+        try:
+            FrameShards.open(data.path)
+        except RlgenError as err:
+            raise ConfigError(str(err)) from None
         return
     where = MNIST_URL if data.dataset == "mnist" else CIFAR_URL
     if not data.path:
@@ -50,8 +60,8 @@ def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample
 
         from rlgen.generative.trainer import load_trained, sample_images
 
-        model, test = load_trained(config, run, kind(), checkpoint)
+        model, data = load_trained(config, run, kind(), checkpoint)
         torch.manual_seed(config.train.seed)
-        return sample_images(model, config, n, temperature), test.levels
+        return sample_images(model, config, n, temperature), data.levels
 
     return train, evaluate, sample

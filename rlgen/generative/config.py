@@ -12,12 +12,13 @@ from rlgen.config import RunSection
 class DataConfig:
     """Which images to model."""
 
-    dataset: Literal["digits", "mnist", "cifar10"] = "digits"
-    """digits (scikit-learn's bundled 8x8, 17 levels), mnist (IDX files) or cifar10 (python batches)."""
+    dataset: Literal["digits", "mnist", "cifar10", "frames"] = "digits"
+    """digits (scikit-learn's bundled 8x8, 17 levels), mnist (IDX files), cifar10 (python batches) or frames
+    (shards from ``rlgen collect --frames``, 256 levels, streamed from disk; every 10th episode is test)."""
     path: str = ""
-    """Folder with the MNIST or CIFAR-10 files (not needed for digits; nothing is downloaded)."""
+    """Folder with the MNIST, CIFAR-10 or frame-shard files (not needed for digits; nothing is downloaded)."""
     limit: int = 0
-    """Train on the first N training images only (0: all)."""
+    """Train on the first N training images (per epoch, for frames) only (0: all)."""
 
     def __post_init__(self) -> None:
         if self.limit < 0:

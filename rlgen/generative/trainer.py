@@ -16,6 +16,7 @@ import inspect
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -24,8 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from rlgen.data.images import ImageSet, load_image_set
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
+from rlgen.generative.data_source import Batch, DataSource, load_data_source
 from rlgen.plots import plot_columns, save_image_grid
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
 from rlgen.stop import StopRequest
@@ -50,25 +51,18 @@ class GenerativeResult:
         atomic_write_text(path, json.dumps({**self.metrics, **self.notes, **context}, indent=2))
 
 
-def load_data(config) -> tuple[ImageSet, ImageSet]:
-    train = load_image_set(config.data.dataset, "train", config.data.path or None)
-    test = load_image_set(config.data.dataset, "test", config.data.path or None)
-    if config.data.limit:
-        train = ImageSet(train.images[: config.data.limit], train.labels[: config.data.limit], train.levels)
-    return train, test
-
-
 @torch.no_grad()
-def test_bits_per_dim(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 256) -> float:
+def test_bits_per_dim(model: nn.Module, batches: Iterator[Batch]) -> float:
     """Mean bits/dim over a test set (the loss each model reports, without its training-only terms)."""
     was_training = model.training
     model.eval()
-    total = 0.0
-    for start in range(0, len(images), batch):
-        _, metrics = model.loss(images[start : start + batch], labels[start : start + batch])
-        total += metrics["bits_per_dim"] * len(images[start : start + batch])
+    total, count = 0.0, 0
+    for x, y in batches:
+        _, metrics = model.loss(x, y)
+        total += metrics["bits_per_dim"] * len(x)
+        count += len(x)
     model.train(was_training)
-    return total / len(images)
+    return total / count
 
 
 def _append_progress(path: Path, row: dict[str, Any]) -> None:
@@ -85,8 +79,8 @@ class GenerativeTrainer:
         self.config, self.run, self.kind = config, run, kind
         self.cfg = config.train
         torch.manual_seed(self.cfg.seed)
-        self.train_set, self.test_set = load_data(config)
-        self.model = kind.build_model(config, self.train_set.shape, self.train_set.levels)
+        self.data: DataSource = load_data_source(config.data)
+        self.model = build_model(config, kind, self.data)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
         self.epoch = self.step = 0
 
@@ -115,13 +109,6 @@ class GenerativeTrainer:
 
     # ---------------------------------------------------------------- loop
 
-    def _batches(self, images: torch.Tensor, labels: torch.Tensor):
-        generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + self.epoch)
-        order = torch.randperm(len(images), generator=generator)
-        for start in range(0, len(order), self.cfg.batch_size):
-            idx = order[start : start + self.cfg.batch_size]
-            yield images[idx], labels[idx]
-
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         loss, metrics = self.model.loss(x, y)
         if not torch.isfinite(loss):
@@ -139,13 +126,12 @@ class GenerativeTrainer:
 
     def train(self) -> None:
         self.restore()
-        images, labels = self.train_set.tensors()
-        test_images, test_labels = self.test_set.tensors()
         bar = self._progress_bar()
         with StopRequest() as stop:
             while self.epoch < self.cfg.epochs:
                 started, total, count = time.perf_counter(), 0.0, 0
-                for x, y in self._batches(images, labels):
+                batches = self.data.train_batches(self.cfg.batch_size, self.cfg.seed * 100_003 + self.epoch)
+                for x, y in batches:
                     total += self._train_step(x, y) * len(x)
                     count += len(x)
                     if stop.signum is not None:
@@ -157,7 +143,7 @@ class GenerativeTrainer:
                 self.epoch += 1
                 row = {"epoch": self.epoch, "step": self.step, "train_bits_per_dim": total / count}
                 if self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs:
-                    row["test_bits_per_dim"] = test_bits_per_dim(self.model, test_images, test_labels)
+                    row["test_bits_per_dim"] = test_bits_per_dim(self.model, self.data.test_batches(256))
                 row["seconds"] = round(time.perf_counter() - started, 3)
                 _append_progress(self.run / "progress.csv", row)
                 self._report(bar, row)
@@ -165,7 +151,7 @@ class GenerativeTrainer:
                     self.checkpoint()
         if bar is not None:
             bar.close()
-        self.finish(test_images, test_labels)
+        self.finish()
 
     def _progress_bar(self):  # noqa: ANN202 - tqdm or None
         if not (self.cfg.progress_bar and sys.stderr.isatty()):
@@ -184,19 +170,17 @@ class GenerativeTrainer:
         elif "test_bits_per_dim" in row:
             print(f"epoch {row['epoch']}: {text}", flush=True)
 
-    def finish(self, test_images: torch.Tensor, test_labels: torch.Tensor) -> None:
+    def finish(self) -> None:
         atomic_save(self.run / MODEL_FILE, lambda p: torch.save(self.model.state_dict(), p))
         self.model.eval()
-        metrics = {"test_bits_per_dim": test_bits_per_dim(self.model, test_images, test_labels)}
-        if hasattr(self.kind, "final_metrics"):
-            metrics.update(self.kind.final_metrics(self.model, self.config, test_images))
+        metrics = final_metrics(self.model, self.config, self.kind, self.data)
         metrics.update(epochs=self.epoch, steps=self.step, parameters=sum(p.numel() for p in self.model.parameters()))
         atomic_write_text(self.run / "metrics.json", json.dumps(metrics, indent=2))
         torch.manual_seed(self.cfg.seed)
-        save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.train_set.levels,
+        save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.data.levels,
                         self.run / "samples.png")  # fmt: skip
         if hasattr(self.kind, "extra_images"):
-            self.kind.extra_images(self.model, test_images, self.run, self.train_set.levels)
+            self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels)
         plot_columns(self.run / "progress.csv", "epoch", ["train_bits_per_dim", "test_bits_per_dim"],
                      self.run.plots / "bits_per_dim.png", ylabel="bits/dim", title=self.config.kind)  # fmt: skip
         print(f"finished: test {metrics['test_bits_per_dim']:.4f} bits/dim; samples in {self.run / 'samples.png'}")
@@ -215,10 +199,28 @@ def sample_images(model: nn.Module, config, n: int, temperature: float | None = 
     return model.sample(n)
 
 
-def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> tuple[nn.Module, ImageSet]:
-    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its test set."""
-    _, test = load_data(config)
-    model = kind.build_model(config, test.shape, test.levels)
+def build_model(config, kind: ModuleType, data: DataSource) -> nn.Module:
+    """The kind's model for the data's image shape; a shape the model cannot take is a user error."""
+    try:
+        return kind.build_model(config, data.shape, data.levels)
+    except ValueError as err:
+        raise RlgenError(
+            f"{config.kind} cannot model {config.data.dataset} images of shape {data.shape}: {err}"
+        ) from None
+
+
+def final_metrics(model: nn.Module, config, kind: ModuleType, data: DataSource) -> dict[str, float]:
+    """Test bits/dim plus what the kind adds (on the first test images of a streamed set)."""
+    metrics = {"test_bits_per_dim": test_bits_per_dim(model, data.test_batches(256))}
+    if hasattr(kind, "final_metrics"):
+        metrics.update(kind.final_metrics(model, config, data.test_head()[0]))
+    return metrics
+
+
+def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> tuple[nn.Module, DataSource]:
+    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its data."""
+    data = load_data_source(config.data)
+    model = build_model(config, kind, data)
     if checkpoint == "final" and (run / MODEL_FILE).is_file():
         path = run / MODEL_FILE
     else:
@@ -230,14 +232,11 @@ def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final
         model.load_state_dict(torch.load(path, weights_only=True))
     except (OSError, RuntimeError) as err:
         raise RlgenError(f"cannot load {path}: {str(err).splitlines()[0]}") from None
-    return model.eval(), test
+    return model.eval(), data
 
 
 def evaluate_generative(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> GenerativeResult:
-    model, test = load_trained(config, run, kind, checkpoint)
-    images, labels = test.tensors()
+    model, data = load_trained(config, run, kind, checkpoint)
     torch.manual_seed(0)
-    metrics = {"test_bits_per_dim": test_bits_per_dim(model, images, labels)}
-    if hasattr(kind, "final_metrics"):
-        metrics.update(kind.final_metrics(model, config, images))
-    return GenerativeResult(metrics, {"test_images": len(images), "levels": test.levels})
+    metrics = final_metrics(model, config, kind, data)
+    return GenerativeResult(metrics, {"levels": data.levels, "dataset": config.data.dataset})

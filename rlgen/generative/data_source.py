@@ -1,0 +1,102 @@
+"""Where a generative run's images come from: an in-memory image set (digits, MNIST, CIFAR-10) or frame
+shards streamed from disk (``data.dataset: frames``). Both give the trainer the same four things: the image
+shape and levels, shuffled training batches per epoch, test batches, and the first few test images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rlgen.data.frame_shards import FrameShards
+from rlgen.data.images import ImageSet, load_image_set
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+HEAD_MAX = 2048
+"""Test images held in memory for reconstructions and the VAE's IW-NLL and active units (streamed sets)."""
+
+
+def _batch(images: np.ndarray, labels: np.ndarray | None = None) -> Batch:
+    x = torch.from_numpy(images.astype(np.int64))
+    y = torch.zeros(len(x), dtype=torch.int64) if labels is None else torch.from_numpy(labels.astype(np.int64))
+    return x, y
+
+
+@dataclass(frozen=True)
+class InMemoryImages:
+    train: ImageSet
+    test: ImageSet
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.train.shape
+
+    @property
+    def levels(self) -> int:
+        return self.train.levels
+
+    def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
+        images, labels = self.train.tensors()
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yield images[idx], labels[idx]
+
+    def test_batches(self, batch_size: int) -> Iterator[Batch]:
+        for start in range(0, len(self.test), batch_size):
+            yield _batch(self.test.images[start : start + batch_size], self.test.labels[start : start + batch_size])
+
+    def test_head(self, n: int | None = None) -> Batch:
+        return _batch(self.test.images[:n], self.test.labels[:n])
+
+
+@dataclass(frozen=True)
+class StreamedFrames:
+    """Frame shards: training frames shuffled within pools of a few episodes, test episodes in order."""
+
+    shards: FrameShards
+    limit: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.shards.shape
+
+    @property
+    def levels(self) -> int:
+        return self.shards.levels
+
+    def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
+        seen = 0
+        for frames in self.shards.stream_frames(self.shards.split("train"), batch_size=batch_size, seed=seed):
+            if self.limit:
+                frames = frames[: self.limit - seen]
+            yield _batch(frames)
+            seen += len(frames)
+            if self.limit and seen >= self.limit:
+                return
+
+    def test_batches(self, batch_size: int) -> Iterator[Batch]:
+        for frames in self.shards.stream_frames(self.shards.split("test"), batch_size=batch_size, seed=None):
+            yield _batch(frames)
+
+    def test_head(self, n: int | None = None) -> Batch:
+        n = min(n or HEAD_MAX, HEAD_MAX)
+        for frames in self.shards.stream_frames(self.shards.split("test"), batch_size=n, seed=None):
+            return _batch(frames)
+        raise AssertionError("a test split is never empty")
+
+
+DataSource = InMemoryImages | StreamedFrames
+
+
+def load_data_source(data) -> DataSource:  # noqa: ANN001 - generative DataConfig
+    """The data a config's ``data`` section names."""
+    if data.dataset == "frames":
+        return StreamedFrames(FrameShards.open(data.path), data.limit)
+    train = load_image_set(data.dataset, "train", data.path or None)
+    test = load_image_set(data.dataset, "test", data.path or None)
+    if data.limit:
+        train = ImageSet(train.images[: data.limit], train.labels[: data.limit], train.levels)
+    return InMemoryImages(train, test)
