@@ -1,8 +1,11 @@
 """Training, evaluation and sampling for the generative kinds, over any model with the shared interface
 (DESIGN.md): ``loss(x, labels) -> (loss, metrics with "bits_per_dim")`` and ``sample(n[, temperature])``.
 
-A kind module (``rlgen.generative.vae`` ...) supplies ``build_model(config, image_shape, levels)`` and may
-supply ``final_metrics(model, config, test_images) -> dict`` and ``extra_images(model, test_images, run)``.
+A kind module (``rlgen.generative.kind_vae`` ...) supplies ``build_model(config, image_shape, levels)`` and may
+supply ``final_metrics(model, config, test_images) -> dict``, ``extra_images(model, test_images, run, levels)``
+and, for models not trained by maximum likelihood (GANs), ``make_learner(model, config, data)`` (an object with
+``step(x, y) -> metrics``, ``state_dict()`` and ``load_state_dict()``), ``epoch_metrics(model, config, data)``
+(what is evaluated every ``eval_every`` epochs instead of test bits/dim) and ``PROGRESS_COLUMNS``.
 
 Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when evaluated, seconds),
 ``checkpoints/`` (model, optimiser, epoch; resumable), ``model.pt`` (final weights), ``samples.png``,
@@ -33,6 +36,7 @@ from rlgen.stop import StopRequest
 
 MODEL_FILE = "model.pt"
 PROGRESS_COLUMNS = ("epoch", "step", "train_bits_per_dim", "test_bits_per_dim", "seconds")
+LEARNER_FILE = "optimizer.pt"
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,41 @@ def test_bits_per_dim(model: nn.Module, batches: Iterator[Batch]) -> float:
     return total / count
 
 
-def _append_progress(path: Path, row: dict[str, Any]) -> None:
+class LikelihoodLearner:
+    """Adam on ``model.loss`` (maximum likelihood), gradient-norm clipping, a clear error on a NaN loss."""
+
+    def __init__(self, model: nn.Module, cfg) -> None:  # noqa: ANN001 - TrainSection
+        self.model, self.cfg = model, cfg
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        loss, metrics = self.model.loss(x, y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {float(loss)}; the last checkpoint is kept (lower train.learning_rate or set "
+                "train.grad_clip)"
+            )
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        return {"train_bits_per_dim": metrics["bits_per_dim"]}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def _append_progress(path: Path, row: dict[str, Any], columns: tuple[str, ...]) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=PROGRESS_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=columns)
         if new:
             writer.writeheader()
-        writer.writerow({key: row.get(key, "") for key in PROGRESS_COLUMNS})
+        writer.writerow({key: row.get(key, "") for key in columns})
 
 
 class GenerativeTrainer:
@@ -81,14 +113,18 @@ class GenerativeTrainer:
         torch.manual_seed(self.cfg.seed)
         self.data: DataSource = load_data_source(config.data)
         self.model = build_model(config, kind, self.data)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
+        if hasattr(kind, "make_learner"):
+            self.learner = kind.make_learner(self.model, config, self.data)
+        else:
+            self.learner = LikelihoodLearner(self.model, self.cfg)
+        self.columns: tuple[str, ...] = getattr(kind, "PROGRESS_COLUMNS", PROGRESS_COLUMNS)
         self.epoch = self.step = 0
 
     # ---------------------------------------------------------------- checkpoints
 
     def _write_checkpoint(self, directory: Path) -> None:
         torch.save(self.model.state_dict(), directory / MODEL_FILE)
-        torch.save(self.optimizer.state_dict(), directory / "optimizer.pt")
+        torch.save(self.learner.state_dict(), directory / LEARNER_FILE)
         (directory / "state.json").write_text(json.dumps({"epoch": self.epoch, "step": self.step}))
 
     def checkpoint(self) -> None:
@@ -100,7 +136,7 @@ class GenerativeTrainer:
             return
         try:
             self.model.load_state_dict(torch.load(checkpoint.path / MODEL_FILE, weights_only=True))
-            self.optimizer.load_state_dict(torch.load(checkpoint.path / "optimizer.pt", weights_only=True))
+            self.learner.load_state_dict(torch.load(checkpoint.path / LEARNER_FILE, weights_only=True))
             state = json.loads((checkpoint.path / "state.json").read_text())
         except (OSError, RuntimeError, ValueError, KeyError) as err:
             raise RlgenError(f"cannot resume from {checkpoint.path}: {str(err).splitlines()[0]}") from None
@@ -109,30 +145,24 @@ class GenerativeTrainer:
 
     # ---------------------------------------------------------------- loop
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        loss, metrics = self.model.loss(x, y)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"loss became {float(loss)} at epoch {self.epoch + 1}, step {self.step}; the last checkpoint "
-                "is kept (lower train.learning_rate or set train.grad_clip)"
-            )
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        try:
+            metrics = self.learner.step(x, y)
+        except TrainingDiverged as err:
+            raise TrainingDiverged(f"epoch {self.epoch + 1}, step {self.step}: {err}") from None
         self.step += 1
-        return metrics["bits_per_dim"]
+        return metrics
 
     def train(self) -> None:
         self.restore()
         bar = self._progress_bar()
         with StopRequest() as stop:
             while self.epoch < self.cfg.epochs:
-                started, total, count = time.perf_counter(), 0.0, 0
+                started, totals, count = time.perf_counter(), {}, 0
                 batches = self.data.train_batches(self.cfg.batch_size, self.cfg.seed * 100_003 + self.epoch)
                 for x, y in batches:
-                    total += self._train_step(x, y) * len(x)
+                    for key, value in self._train_step(x, y).items():
+                        totals[key] = totals.get(key, 0.0) + value * len(x)
                     count += len(x)
                     if stop.signum is not None:
                         self.checkpoint()
@@ -141,12 +171,13 @@ class GenerativeTrainer:
                             f"continue with: rlgen train --resume {self.run.path}"
                         )
                 self.epoch += 1
-                row = {"epoch": self.epoch, "step": self.step, "train_bits_per_dim": total / count}
-                if self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs:
-                    row["test_bits_per_dim"] = test_bits_per_dim(self.model, self.data.test_batches(256))
+                row = {"epoch": self.epoch, "step": self.step, **{k: v / count for k, v in totals.items()}}
+                evaluated = self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs
+                if evaluated:
+                    row.update(epoch_metrics(self.model, self.config, self.kind, self.data))
                 row["seconds"] = round(time.perf_counter() - started, 3)
-                _append_progress(self.run / "progress.csv", row)
-                self._report(bar, row)
+                _append_progress(self.run / "progress.csv", row, self.columns)
+                self._report(bar, row, evaluated)
                 if self.epoch % self.cfg.checkpoint_every == 0 or self.epoch == self.cfg.epochs:
                     self.checkpoint()
         if bar is not None:
@@ -160,14 +191,13 @@ class GenerativeTrainer:
 
         return tqdm(total=self.cfg.epochs, initial=self.epoch, unit="epoch", desc=self.config.kind)
 
-    def _report(self, bar, row: dict[str, Any]) -> None:  # noqa: ANN001
-        text = f"train {row['train_bits_per_dim']:.3f} bits/dim"
-        if "test_bits_per_dim" in row:
-            text += f", test {row['test_bits_per_dim']:.3f}"
+    def _report(self, bar, row: dict[str, Any], evaluated: bool) -> None:  # noqa: ANN001
+        shown = [key for key in self.columns[2:-1] if key in row]
+        text = ", ".join(f"{key} {row[key]:.3f}" for key in shown)
         if bar is not None:
             bar.set_postfix_str(text)
             bar.update(1)
-        elif "test_bits_per_dim" in row:
+        elif evaluated:
             print(f"epoch {row['epoch']}: {text}", flush=True)
 
     def finish(self) -> None:
@@ -181,9 +211,13 @@ class GenerativeTrainer:
                         self.run / "samples.png")  # fmt: skip
         if hasattr(self.kind, "extra_images"):
             self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels)
-        plot_columns(self.run / "progress.csv", "epoch", ["train_bits_per_dim", "test_bits_per_dim"],
-                     self.run.plots / "bits_per_dim.png", ylabel="bits/dim", title=self.config.kind)  # fmt: skip
-        print(f"finished: test {metrics['test_bits_per_dim']:.4f} bits/dim; samples in {self.run / 'samples.png'}")
+        for name, columns in getattr(
+            self.kind, "PLOTS", {"bits_per_dim": ("train_bits_per_dim", "test_bits_per_dim")}
+        ).items():
+            plot_columns(self.run / "progress.csv", "epoch", list(columns), self.run.plots / f"{name}.png",
+                         ylabel=name.replace("_", " "), title=self.config.kind)  # fmt: skip
+        headline = next(iter(metrics))
+        print(f"finished: {headline} {metrics[headline]:.4f}; samples in {self.run / 'samples.png'}")
 
 
 def sample_images(model: nn.Module, config, n: int, temperature: float | None = None) -> torch.Tensor:
@@ -209,9 +243,16 @@ def build_model(config, kind: ModuleType, data: DataSource) -> nn.Module:
         ) from None
 
 
+def epoch_metrics(model: nn.Module, config, kind: ModuleType, data: DataSource) -> dict[str, float]:
+    """What is evaluated every ``eval_every`` epochs: the kind's ``epoch_metrics``, else test bits/dim."""
+    if hasattr(kind, "epoch_metrics"):
+        return kind.epoch_metrics(model, config, data)
+    return {"test_bits_per_dim": test_bits_per_dim(model, data.test_batches(256))}
+
+
 def final_metrics(model: nn.Module, config, kind: ModuleType, data: DataSource) -> dict[str, float]:
-    """Test bits/dim plus what the kind adds (on the first test images of a streamed set)."""
-    metrics = {"test_bits_per_dim": test_bits_per_dim(model, data.test_batches(256))}
+    """The epoch metrics plus what the kind adds (on the first test images of a streamed set)."""
+    metrics = epoch_metrics(model, config, kind, data)
     if hasattr(kind, "final_metrics"):
         metrics.update(kind.final_metrics(model, config, data.test_head()[0]))
     return metrics
