@@ -72,9 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         help="record expert demonstrations (npz + JSON sidecar) or, with --frames, frame shards",
         epilog=EPILOG,
     )
-    col.add_argument(
-        "--policy", required=True, help="a run directory, an SB3 .zip, or (frames only) random | brownian"
-    )
+    col.add_argument("--policy", required=True, help="a run directory, an SB3 .zip, or (frames only) random | brownian")
     col.add_argument("--episodes", type=_positive_int, required=True, help="number of episodes")
     col.add_argument(
         "--out", type=Path, required=True, help="output .npz (demos) or new folder (frames); never overwritten"
@@ -100,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     col.set_defaults(func=_collect)
 
     smp = sub.add_parser("sample", help="draw a grid of samples from a generative run", epilog=EPILOG)
-    smp.add_argument("run_dir", type=Path, help="a run directory of kind vae, flow or pixelcnn")
+    smp.add_argument("run_dir", type=Path, help="a run directory of kind vae, flow, pixelcnn, gan or infogan")
     smp.add_argument("--n", type=_positive_int, default=64, help="number of images (default 64)")
     smp.add_argument("--out", type=Path, required=True, help="output PNG (never overwritten)")
     smp.add_argument("--temperature", type=float, help="prior temperature (flows, VAEs; default: the config's)")
@@ -278,7 +276,7 @@ def _sample(args: argparse.Namespace, argv: list[str]) -> int:
     config = load_saved_config(run.config_file)
     module = kind_module(config.kind)
     if not hasattr(module, "sample"):
-        raise RlgenError(f"runs of kind {config.kind!r} cannot be sampled; rlgen sample is for vae, flow, pixelcnn")
+        raise RlgenError(f"runs of kind {config.kind!r} cannot be sampled; rlgen sample is for vae, flow, pixelcnn, gan, infogan")
     images, levels = module.sample(config, run, args.n, args.temperature, args.checkpoint)
     save_image_grid(images, levels, args.out)
     print(f"{args.n} samples: {args.out}")

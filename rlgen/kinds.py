@@ -37,6 +37,8 @@ _BUILTIN: dict[str, str] = {
     "vae": "rlgen.generative.kind_vae",
     "flow": "rlgen.generative.kind_flow",
     "pixelcnn": "rlgen.generative.kind_pixelcnn",
+    "gan": "rlgen.generative.kind_gan",
+    "infogan": "rlgen.generative.kind_infogan",
 }
 _REGISTRY: dict[str, str] = dict(_BUILTIN)
 

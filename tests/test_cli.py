@@ -19,7 +19,7 @@ from test_gail import random_demos
 from rlgen.cli import main
 
 ALL_CONFIGS = sorted(CONFIGS.glob("*.yaml"))
-GENERATIVE_KINDS = ("vae", "flow", "pixelcnn")
+GENERATIVE_KINDS = ("vae", "flow", "pixelcnn", "gan", "infogan")
 
 
 def read_rows(path):

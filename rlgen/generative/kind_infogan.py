@@ -1,0 +1,135 @@
+"""``kind: infogan`` — InfoGAN (Chen et al. 2016): a GAN whose generator also takes latent codes that a Q head
+on the discriminator must recover (:mod:`rlgen.models.infogan`).
+
+Every ``eval_every`` epochs: the first categorical code used as an unsupervised classifier of the test set
+(accuracy after Hungarian matching of code values to labels) and the sample-quality metrics. At the end:
+``traversals.png`` (one row per value of the first categorical code, same noise along each column) and
+``traversal_continuous_<i>.png`` (each continuous code swept over [-2, 2], one row per categorical value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rlgen.generative import common
+from rlgen.generative import kind_gan as gan
+from rlgen.generative.config import GenerativeRunConfig
+
+SEED_KEY = common.SEED_KEY
+PROGRESS_COLUMNS = gan.PROGRESS_COLUMNS
+PLOTS = {**gan.PLOTS, "code_accuracy": ("code_accuracy",)}
+TRAVERSAL_STEPS = 10
+
+
+@dataclass(frozen=True)
+class InfoGANModelConfig(gan.GANModelConfig):
+    """The GAN's networks plus the latent codes and their weights in L_I."""
+
+    z_dim: int = 62
+    """Size of the incompressible noise z (62 in the paper's MNIST set-up)."""
+    categorical: tuple[int, ...] = (10,)
+    """Number of values of each categorical code."""
+    continuous: int = 2
+    """Number of continuous codes (uniform in [-1, 1])."""
+    lambda_categorical: float = 1.0
+    """Weight of the categorical codes' L_I term (1 in the paper)."""
+    lambda_continuous: float = 0.1
+    """Weight of the continuous codes' L_I term (smaller, so it is on the categorical term's scale)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.objective != "standard":
+            raise ValueError("InfoGAN uses the standard objective")
+        if any(k < 2 for k in self.categorical) or self.continuous < 0 or not (self.categorical or self.continuous):
+            raise ValueError("give at least one code: categorical codes need >= 2 values, continuous >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(GenerativeRunConfig):
+    """InfoGAN on an image dataset."""
+
+    kind: Literal["infogan"] = "infogan"
+    """Experiment type."""
+    model: InfoGANModelConfig = field(default_factory=InfoGANModelConfig)
+    """Networks, codes and optimiser."""
+    techniques: gan.TechniquesConfig = field(default_factory=gan.TechniquesConfig)
+    """The improved training techniques (all off in the paper's set-up)."""
+
+
+def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - InfoGAN
+    from rlgen.models.infogan import InfoGAN
+
+    m = config.model
+    latent = m.z_dim + sum(m.categorical) + m.continuous
+    generator, discriminator = gan.build_networks(config, image_shape, latent, 1)
+    return InfoGAN(generator, discriminator, levels, noise_dim=m.z_dim, categorical=m.categorical,
+                   continuous=m.continuous, ema_decay=m.ema_decay)  # fmt: skip
+
+
+make_learner = gan.make_learner
+
+
+def code_accuracy(model, data) -> float:  # noqa: ANN001
+    """The first categorical code as a classifier: accuracy after matching code values to labels one to one
+    (Hungarian algorithm on the confusion matrix)."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    images, labels = data.test.tensors()
+    predicted = model.predict_code(images).numpy()
+    k = max(model.categorical[0], int(labels.max()) + 1)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (predicted, labels.numpy()), 1)
+    rows, cols = linear_sum_assignment(-confusion)
+    return float(confusion[rows, cols].sum() / len(labels))
+
+
+def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN001
+    metrics = gan.quality(model, config, data)
+    if model.categorical and hasattr(data, "test"):
+        metrics["code_accuracy"] = code_accuracy(model, data)
+    return metrics
+
+
+def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
+    """Traversal grids of the codes (fixed noise per column)."""
+    import torch
+
+    from rlgen.models.gan import to_levels
+    from rlgen.plots import save_image_grid
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        noise = torch.rand(TRAVERSAL_STEPS, model.noise_dim) * 2 - 1
+        base_cont = torch.zeros(TRAVERSAL_STEPS, model.continuous)
+        if model.categorical:
+            k = model.categorical[0]
+            rows = [_latent_with(model, noise, value, base_cont) for value in range(k)]
+            save_image_grid(to_levels(model.generate(torch.cat(rows)), levels), levels, run / "traversals.png",
+                            columns=TRAVERSAL_STEPS)
+        sweep = torch.linspace(-2, 2, TRAVERSAL_STEPS)
+        for i in range(model.continuous):
+            rows = []
+            for value in range(model.categorical[0] if model.categorical else 1):
+                cont = base_cont.clone()
+                cont[:, i] = sweep
+                rows.append(_latent_with(model, noise[:1].expand(TRAVERSAL_STEPS, -1), value, cont))
+            images = to_levels(model.generate(torch.cat(rows)), levels)
+            save_image_grid(images, levels, run / f"traversal_continuous_{i}.png", columns=TRAVERSAL_STEPS)
+
+
+def _latent_with(model, noise, value: int, cont):  # noqa: ANN001, ANN202
+    import torch
+
+    cats = torch.zeros(len(noise), len(model.categorical), dtype=torch.long)
+    if model.categorical:
+        cats[:, 0] = value
+    return model.latent(noise, cats, cont)
+
+
+def validate(config: Config) -> None:
+    common.validate_data(config)
+
+
+train, evaluate, sample = common.kind_functions(__name__)

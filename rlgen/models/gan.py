@@ -1,0 +1,194 @@
+"""Generator and discriminator networks and the :class:`GAN` container (generator, discriminator, an
+exponential moving average of the generator for evaluation).
+
+Two architectures, chosen by ``arch``:
+
+- ``mlp`` — the MLPs of "Improved Techniques for Training GANs" (Salimans et al. 2016, Section 5 and the
+  original MNIST code): generator z -> 500 -> 500 (softplus, batch norm) -> pixels; discriminator with
+  Gaussian noise (0.3 on the input, 0.5 after each layer) and weight-normalised layers 1000-500-250-250-250.
+- ``conv`` — DCGAN (Radford et al. 2016): the generator is the shared conv decoder stack
+  (:mod:`rlgen.models.conv_stacks`) with batch norm and ReLU, the discriminator the shared encoder layout with
+  strided convs, batch norm (not on the first layer) and LeakyReLU(0.2).
+
+Images are integers ``0..levels-1``; networks see them scaled to [-1, 1] and the generator ends in tanh.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rlgen.models.conv_stacks import DECODERS, ENCODERS, _side
+from rlgen.models.data_init import WNLinear
+from rlgen.models.gan_layers import GaussianNoise, MinibatchDiscrimination, MinibatchStdDev, VirtualBatchNorm
+
+
+def to_unit(images: Tensor, levels: int) -> Tensor:
+    """Integer images -> floats in [-1, 1]."""
+    return images.float() * (2.0 / (levels - 1)) - 1.0
+
+
+def to_levels(x: Tensor, levels: int) -> Tensor:
+    """Floats in [-1, 1] -> the nearest integer level."""
+    return torch.round((x.clamp(-1, 1) + 1) * (levels - 1) / 2).long()
+
+
+class Generator(nn.Module):
+    """z (N, z_dim) -> image (N, C, H, W) in [-1, 1]. ``norm``: ``batch``, ``virtual`` (VBN with a fixed
+    reference batch of ``n_ref`` latent vectors drawn at construction) or ``none``."""
+
+    def __init__(self, image_shape: Sequence[int], z_dim: int, *, arch: str = "mlp", hidden: Sequence[int] = (500, 500),
+                 norm: str = "batch", n_ref: int = 64):  # fmt: skip
+        super().__init__()
+        self.image_shape, self.z_dim, self.norm_kind = tuple(image_shape), z_dim, norm
+        self.n_ref = n_ref if norm == "virtual" else 0
+        self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
+        self.net = self._mlp(hidden) if arch == "mlp" else self._conv()
+
+    def _norm(self, features: int) -> nn.Module:
+        if self.norm_kind == "virtual":
+            return VirtualBatchNorm(features, self.n_ref)
+        return nn.BatchNorm1d(features) if self.norm_kind == "batch" else nn.Identity()
+
+    def _norm2d(self, channels: int) -> nn.Module:
+        if self.norm_kind == "virtual":
+            return VirtualBatchNorm(channels, self.n_ref)
+        return nn.BatchNorm2d(channels) if self.norm_kind == "batch" else nn.Identity()
+
+    def _mlp(self, hidden: Sequence[int]) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        width = self.z_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), self._norm(h), nn.Softplus()]
+            width = h
+        layers += [WNLinear(width, math.prod(self.image_shape)), nn.Tanh(), nn.Unflatten(1, self.image_shape)]
+        return nn.Sequential(*layers)
+
+    def _conv(self) -> nn.Sequential:
+        start, convs = DECODERS[_side(self.image_shape)]
+        layers: list[nn.Module] = [nn.Linear(self.z_dim, math.prod(start)), nn.Unflatten(1, start)]
+        layers += [self._norm2d(start[0]), nn.ReLU()]
+        channels = start[0]
+        for i, (out, kernel, stride, pad) in enumerate(convs):
+            last = i == len(convs) - 1
+            out = self.image_shape[0] if last else out
+            layers.append(nn.ConvTranspose2d(channels, out, kernel, stride, pad))
+            layers += [nn.Tanh()] if last else [self._norm2d(out), nn.ReLU()]
+            channels = out
+        return nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if self.n_ref:
+            return self.net(torch.cat([self.reference_z, z]))[self.n_ref :]
+        return self.net(z)
+
+
+class Discriminator(nn.Module):
+    """image -> ``features(x)`` (the last hidden layer: feature matching, InfoGAN's Q head, the semi-supervised
+    classifier) -> ``logits(features)`` with ``outputs`` logits (1 for a GAN, K for the semi-supervised K+1
+    classifier whose fake logit is fixed at 0). Optional minibatch discrimination and minibatch std sit
+    between the two."""
+
+    def __init__(self, image_shape: Sequence[int], outputs: int = 1, *, arch: str = "mlp",
+                 hidden: Sequence[int] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
+                 hidden_noise: float = 0.5, minibatch_discrimination: bool = False, mbd_kernels: int = 100,
+                 mbd_dim: int = 5, minibatch_std: bool = False):  # fmt: skip
+        super().__init__()
+        self.trunk, width = (
+            self._mlp(image_shape, hidden, input_noise, hidden_noise) if arch == "mlp" else self._conv(image_shape)
+        )
+        self.feature_dim = width
+        head: list[nn.Module] = []
+        if minibatch_std:
+            head.append(MinibatchStdDev())
+            width += 1
+        if minibatch_discrimination:
+            head.append(MinibatchDiscrimination(width, mbd_kernels, mbd_dim))
+            width += mbd_kernels
+        self.batch_head = nn.Sequential(*head)
+        self.out = WNLinear(width, outputs) if arch == "mlp" else nn.Linear(width, outputs)
+
+    @staticmethod
+    def _mlp(
+        shape: Sequence[int], hidden: Sequence[int], input_noise: float, hidden_noise: float
+    ) -> tuple[nn.Module, int]:
+        layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
+        width = math.prod(shape)
+        for h in hidden:
+            layers += [WNLinear(width, h), nn.ReLU(), GaussianNoise(hidden_noise)]
+            width = h
+        return nn.Sequential(*layers), width
+
+    @staticmethod
+    def _conv(shape: Sequence[int]) -> tuple[nn.Module, int]:
+        layers: list[nn.Module] = []
+        channels = shape[0]
+        for i, (out, kernel, stride, pad) in enumerate(ENCODERS[_side(shape)]):
+            layers += [nn.Conv2d(channels, out, kernel, stride, max(pad, 1))]
+            layers += [nn.BatchNorm2d(out)] if i else []
+            layers += [nn.LeakyReLU(0.2)]
+            channels = out
+        trunk = nn.Sequential(*layers, nn.Flatten())
+        with torch.no_grad():
+            width = trunk.eval()(torch.zeros(2, *shape)).shape[1]
+        return trunk.train(), width
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x)
+
+    def logits(self, features: Tensor) -> Tensor:
+        return self.out(self.batch_head(features))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(logits, features)."""
+        f = self.features(x)
+        return self.logits(f), f
+
+
+class GAN(nn.Module):
+    """Generator, discriminator and the Polyak/EMA average of the generator's weights that evaluation
+    and sampling use (``ema_decay`` 0: the raw generator). Latents are uniform in [-1, 1] as in the
+    original code; InfoGAN appends its codes to them (see :mod:`rlgen.models.infogan`)."""
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, ema_decay: float = 0.999):
+        super().__init__()
+        self.generator, self.discriminator, self.levels, self.ema_decay = generator, discriminator, levels, ema_decay
+        self.ema_generator = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
+
+    @property
+    def z_dim(self) -> int:
+        return self.generator.z_dim
+
+    def sample_z(self, n: int) -> Tensor:
+        return torch.rand(n, self.z_dim, device=self.generator.reference_z.device) * 2 - 1
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """theta_ema <- decay * theta_ema + (1 - decay) * theta (buffers such as batch-norm statistics copied)."""
+        if self.ema_generator is None:
+            return
+        for avg, new in zip(self.ema_generator.parameters(), self.generator.parameters(), strict=True):
+            avg.lerp_(new, 1 - self.ema_decay)
+        for avg, new in zip(self.ema_generator.buffers(), self.generator.buffers(), strict=True):
+            avg.copy_(new)
+
+    def eval_generator(self) -> Generator:
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @torch.no_grad()
+    def generate(self, z: Tensor) -> Tensor:
+        """Images in [-1, 1] from the evaluation generator (eval mode: batch norm uses running statistics)."""
+        generator = self.eval_generator()
+        was_training = generator.training
+        generator.eval()
+        x = generator(z)
+        generator.train(was_training)
+        return x
+
+    def sample(self, n: int) -> Tensor:
+        """n integer images."""
+        return to_levels(self.generate(self.sample_z(n)), self.levels)

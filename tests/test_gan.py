@@ -1,0 +1,176 @@
+"""GAN techniques do what they should, the K+1 losses match a brute-force softmax, unrolling leaves the real
+discriminator alone, and InfoGAN's Q recovers its categorical code after a tiny run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import CONFIGS
+
+from rlgen.kinds import load_run_config
+from rlgen.models import gan_losses as L
+from rlgen.models.gan import GAN, Discriminator, Generator, to_levels, to_unit
+from rlgen.models.gan_layers import MinibatchDiscrimination, MinibatchStdDev, VirtualBatchNorm
+from rlgen.models.unrolled import call_with, unrolled_parameters
+
+
+def test_minibatch_discrimination_sees_collapse():
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(16, kernels=8, kernel_dim=4)
+    diverse = torch.randn(32, 16) * 3
+    collapsed = diverse[:1].repeat(32, 1) + 1e-3 * torch.randn(32, 16)
+    closeness_diverse, closeness_collapsed = layer.closeness(diverse), layer.closeness(collapsed)
+    # o(x)_b = sum_{j != i} exp(-L1): near n - 1 = 31 for a collapsed batch, far lower for a diverse one
+    assert closeness_collapsed.mean() > 30 > 10 > closeness_diverse.mean()
+    assert torch.all(layer.closeness(diverse[:1]) == 0)  # self-pairs excluded
+    assert layer(diverse).shape == (32, 16 + 8)
+
+
+def test_minibatch_std_feature():
+    x = torch.randn(10, 3, 4, 4)
+    out = MinibatchStdDev()(x)
+    assert out.shape == (10, 4, 4, 4)
+    expected = x.std(0, unbiased=False).mean()
+    assert torch.allclose(out[:, 3], expected.expand(10, 4, 4), atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(8,), (4, 3, 3)])
+def test_virtual_batch_norm_output_independent_of_batch(shape):
+    torch.manual_seed(0)
+    layer = VirtualBatchNorm(shape[0], n_ref=16)
+    reference, x = torch.randn(16, *shape), torch.randn(1, *shape)
+    batch_a = torch.cat([reference, x, torch.randn(5, *shape)])
+    batch_b = torch.cat([reference, torch.randn(9, *shape) * 10, x])
+    assert torch.allclose(layer(batch_a)[16], layer(batch_b)[-1], atol=1e-6)
+    # the example's own statistics count with weight 1/(n+1)
+    combined = torch.cat([reference, x])
+    if len(shape) == 1:
+        mean = reference.mean(0) * 16 / 17 + x[0] / 17
+        var = (reference**2).mean(0) * 16 / 17 + x[0] ** 2 / 17 - mean**2
+        assert torch.allclose(layer(combined)[16], (x[0] - mean) / torch.sqrt(var + 1e-5), atol=1e-5)
+
+
+def test_generator_with_vbn_is_per_example():
+    torch.manual_seed(0)
+    generator = Generator((1, 8, 8), 6, arch="mlp", hidden=(16,), norm="virtual", n_ref=8)
+    z = torch.rand(5, 6)
+    alone, together = generator(z[:1]), generator(z)[:1]
+    assert torch.allclose(alone, together, atol=1e-6)
+
+
+def test_label_smoothing_and_noise_targets():
+    real, fake = L.discriminator_targets(100, 100, real_target=0.9)
+    assert torch.allclose(real, torch.tensor(0.9)) and torch.all(fake == 0)  # one-sided: fakes stay 0
+    g = torch.Generator().manual_seed(0)
+    real, fake = L.discriminator_targets(5000, 5000, real_target=0.9, flip=0.1, generator=g)
+    values = {round(v, 6) for v in torch.cat([real, fake]).unique().tolist()}
+    assert values == {0.0, 0.9}
+    assert abs(float((real == 0).float().mean()) - 0.1) < 0.02 and abs(float((fake > 0).float().mean()) - 0.1) < 0.02
+
+
+def test_semisupervised_losses_match_brute_force_softmax():
+    torch.manual_seed(0)
+    logits_real, logits_fake, labels = torch.randn(20, 10) * 3, torch.randn(20, 10) * 3, torch.randint(10, (20,))
+    with_zero = lambda logits: torch.cat([logits, torch.zeros(len(logits), 1)], 1)  # noqa: E731
+    p_real, p_fake = F.softmax(with_zero(logits_real), 1), F.softmax(with_zero(logits_fake), 1)
+    # unlabelled: -log(1 - p(fake | x)) on data, -log p(fake | G(z)) on samples
+    brute = -torch.log(1 - p_real[:, 10]).mean() - torch.log(p_fake[:, 10]).mean()
+    assert torch.allclose(L.semisupervised_unsupervised_loss(logits_real, logits_fake), brute, atol=1e-5)
+    # labelled: -log p(y | x, y < K+1) = -log p(y | x) + log p(real | x)
+    brute_sup = (-torch.log(p_real[torch.arange(20), labels]) + torch.log(1 - p_real[:, 10])).mean()
+    assert torch.allclose(L.semisupervised_supervised_loss(logits_real, labels), brute_sup, atol=1e-5)
+    assert torch.allclose(L.real_probability(logits_real), 1 - p_real[:, 10], atol=1e-6)
+
+
+def test_historical_average_penalty():
+    module = torch.nn.Linear(3, 2)
+    history = L.HistoricalAverage(module)
+    assert float(history.penalty().detach()) == 0.0  # parameters equal their history mean
+    with torch.no_grad():
+        module.weight.add_(1.0)
+    assert float(history.penalty().detach()) == pytest.approx(6.0)
+    history.update()  # mean of (start, start + 1) = start + 0.5
+    assert float(history.penalty().detach()) == pytest.approx(6 * 0.25)
+
+
+def test_feature_matching_norms():
+    real, fake = torch.zeros(4, 3), torch.ones(4, 3)
+    assert float(L.feature_matching_loss(real, fake, "l2")) == pytest.approx(3.0)
+    assert float(L.feature_matching_loss(real, 2 * fake, "l1")) == pytest.approx(2.0)
+
+
+def test_unrolled_steps_leave_the_discriminator_alone():
+    torch.manual_seed(0)
+    generator = Generator((1, 8, 8), 4, arch="conv")
+    discriminator = Discriminator((1, 8, 8), arch="conv")
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    discriminator(x)  # initialise
+    before = {k: v.clone() for k, v in discriminator.state_dict().items()}
+    fake = generator(torch.rand(8, 4))
+
+    def loss_fn(d):  # noqa: ANN001
+        real_t, fake_t = L.discriminator_targets(8, 8)
+        return L.discriminator_loss(d(x)[0], d(fake)[0], real_t, fake_t)
+
+    state = unrolled_parameters(discriminator, loss_fn, steps=2, lr=0.1)
+    logits, _ = call_with(discriminator, state, fake)
+    L.generator_loss(logits).backward()
+    assert all(torch.equal(before[k], v) for k, v in discriminator.state_dict().items())
+    assert any(not torch.equal(state[k], before[k]) for k, _ in discriminator.named_parameters())
+    assert all(p.grad is not None for p in generator.parameters())
+
+
+def test_ema_generator_tracks_the_generator():
+    generator = Generator((1, 8, 8), 4, arch="conv")
+    model = GAN(generator, Discriminator((1, 8, 8), arch="conv"), 17, ema_decay=0.5)
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.add_(1.0)
+    old = [p.clone() for p in model.ema_generator.parameters()]
+    model.update_ema()
+    for avg, was, new in zip(model.ema_generator.parameters(), old, generator.parameters(), strict=True):
+        assert torch.allclose(avg, 0.5 * was + 0.5 * new)
+    images = model.sample(3)
+    assert images.dtype == torch.long and images.min() >= 0 and images.max() <= 16
+    assert torch.equal(to_levels(to_unit(images, 17), 17), images)
+
+
+def test_code_accuracy_uses_hungarian_matching():
+    from types import SimpleNamespace
+
+    from rlgen.generative.kind_infogan import code_accuracy
+
+    labels = torch.arange(10).repeat(5)
+    permutation = torch.tensor(np.random.default_rng(0).permutation(10))
+    fake_model = SimpleNamespace(categorical=(10,), predict_code=lambda images: permutation[labels])
+    data = SimpleNamespace(test=SimpleNamespace(tensors=lambda: (torch.zeros(50, 1, 8, 8), labels)))
+    assert code_accuracy(fake_model, data) == 1.0
+
+
+def test_infogan_q_recovers_its_categorical_code():
+    from rlgen.data.images import load_image_set
+    from rlgen.generative.data_source import InMemoryImages
+    from rlgen.generative.gan_learner import GanLearner
+    from rlgen.generative.kind_infogan import build_model
+
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small nets: one thread is fastest, and immune to busy cores
+    config = load_run_config(CONFIGS / "infogan_digits.yaml", overrides=["model.z_dim=16"])
+    train = load_image_set("digits", "train")
+    model = build_model(config, train.shape, train.levels)
+    learner = GanLearner(model, config, InMemoryImages(train, load_image_set("digits", "test")))
+    images, labels = train.tensors()
+    for _ in range(150):
+        idx = torch.randint(len(images), (64,))
+        learner.step(images[idx], labels[idx])
+    cats, cont = model.sample_codes(500)
+    with torch.no_grad():
+        model.eval()
+        fake = model.generator(model.latent(torch.rand(500, 16) * 2 - 1, cats, cont))
+        predicted = model.q_head(model.discriminator.features(fake))[0][0].argmax(1)
+    torch.set_num_threads(threads)
+    accuracy = float((predicted == cats[:, 0]).float().mean())
+    assert accuracy > 0.5, accuracy  # chance is 0.1
