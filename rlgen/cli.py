@@ -276,7 +276,9 @@ def _sample(args: argparse.Namespace, argv: list[str]) -> int:
     config = load_saved_config(run.config_file)
     module = kind_module(config.kind)
     if not hasattr(module, "sample"):
-        raise RlgenError(f"runs of kind {config.kind!r} cannot be sampled; rlgen sample is for vae, flow, pixelcnn, gan, infogan")
+        raise RlgenError(
+            f"runs of kind {config.kind!r} cannot be sampled; rlgen sample is for vae, flow, pixelcnn, gan, infogan"
+        )
     images, levels = module.sample(config, run, args.n, args.temperature, args.checkpoint)
     save_image_grid(images, levels, args.out)
     print(f"{args.n} samples: {args.out}")
