@@ -14,10 +14,12 @@ from rlgen.runs import RunDir
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def train_config(config_name: str, seed: int, overrides: list[str], folder: Path, *, threads: int = 1) -> dict:
+def train_config(config_name: str, seed: int, overrides: list[str], folder: Path, *, threads: int | None = 1) -> dict:
     """Train ``run_configs/<config_name>.yaml`` with ``--seed seed`` and the overrides; returns metrics.json plus
-    ``wall_s``. One torch thread by default: these small models run fastest that way on a shared machine."""
-    torch.set_num_threads(threads)
+    ``wall_s``. One torch thread by default: these small models run fastest that way on a shared machine
+    (``threads=None`` keeps torch's setting)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     config = load_run_config(ROOT / "run_configs" / f"{config_name}.yaml",
                              overrides=["train.progress_bar=false", *overrides], seed=seed)  # fmt: skip
     name = f"{config_name}-{seed}-{abs(hash(tuple(overrides))) % 10**8}"

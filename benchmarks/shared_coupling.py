@@ -134,7 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shared in (False, True):
             overrides = [*OVERRIDES, f"model.share_coupling={str(shared).lower()}"]
-            folder = Path(tmp) / f"shared_{shared}"
+            folder = Path(tmp)
             bpd = [train_one("glow", s, args.epochs, folder, overrides)["bits_per_dim"] for s in range(args.seeds)]
             rows[shared]["test_bits_per_dim"] = bpd
             print(json.dumps({"shared": shared, **rows[shared]}), flush=True)

@@ -313,12 +313,10 @@ def _collect_frames(args: argparse.Namespace) -> int:
     import dataclasses
 
     from rlgen.collect_frames import EXPLORATION, FrameJob, collect_frames
-    from rlgen.data.frame_shards import check_new_shard_dir
     from rlgen.envs.config import EnvConfig
     from rlgen.envs.frames import FrameSpec
     from rlgen.envs.make import check_env_id
 
-    check_new_shard_dir(args.out)
     if args.policy in EXPLORATION:
         if not args.env:
             raise RlgenError(f"--policy {args.policy} needs --env ID (e.g. --env CarRacing-v3)")

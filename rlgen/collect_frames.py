@@ -19,7 +19,14 @@ import numpy as np
 
 from rlgen.data.frame_shards import check_new_shard_dir, write_episode, write_manifest
 from rlgen.envs.config import EnvConfig
-from rlgen.envs.frames import FrameSpec, disable_mujoco_effects, exploration_policy, grab_frame, make_frame_env
+from rlgen.envs.frames import (
+    FrameSpec,
+    disable_mujoco_effects,
+    exploration_policy,
+    grab_frame,
+    has_image_observations,
+    make_frame_env,
+)
 
 EXPLORATION = ("random", "brownian")
 
@@ -51,7 +58,12 @@ def _start_worker(job: FrameJob) -> None:
     if env.render_mode == "rgb_array":
         env.render()
         disable_mujoco_effects(env)
-    _WORKER.update(job=job, env=env, act=None if job.policy in EXPLORATION else _policy_actor(job, env))
+    _WORKER.update(
+        job=job,
+        env=env,
+        image_obs=has_image_observations(env),
+        act=None if job.policy in EXPLORATION else _policy_actor(job, env),
+    )
 
 
 def _policy_actor(job: FrameJob, env: Any):  # noqa: ANN202 - ActFn
@@ -66,15 +78,21 @@ def _policy_actor(job: FrameJob, env: Any):  # noqa: ANN202 - ActFn
 
 def _play_episode(index: int) -> tuple[int, int, float]:
     """Play and save episode ``index``; returns (index, steps, return)."""
-    job, env = _WORKER["job"], _WORKER["env"]
+    job, env, image_obs = _WORKER["job"], _WORKER["env"], _WORKER["image_obs"]
     act = _WORKER["act"] or exploration_policy(job.policy, env.action_space, job.seed + index)
     obs, _ = env.reset(seed=job.seed + index)
-    frames, actions, rewards, terminated, truncated = [grab_frame(env, obs, job.spec)], [], [], [], []
+    frames, actions, rewards, terminated, truncated = (
+        [grab_frame(env, obs, job.spec, image_obs=image_obs)],
+        [],
+        [],
+        [],
+        [],
+    )
     done = False
     while not done:
         action = act(obs)
         obs, reward, term, trunc, _ = env.step(action)
-        frames.append(grab_frame(env, obs, job.spec))
+        frames.append(grab_frame(env, obs, job.spec, image_obs=image_obs))
         actions.append(np.asarray(action))
         rewards.append(float(reward))
         terminated.append(bool(term))

@@ -49,11 +49,10 @@ def has_image_observations(env: gym.Env) -> bool:
 def make_frame_env(env_cfg: EnvConfig) -> gym.Env:
     """The env, made to render ``rgb_array`` frames headless unless its observations are already images."""
     use_headless_rendering()
-    probe = make_env(env_cfg)
-    image_obs = has_image_observations(probe)
-    probe.close()
-    if image_obs:
-        return make_env(env_cfg)
+    env = make_env(env_cfg)
+    if has_image_observations(env):
+        return env
+    env.close()
     kwargs = dict(env_cfg.kwargs)
     if _is_mujoco(env_cfg.id):
         kwargs.setdefault("width", RENDER_SIZE)
@@ -79,9 +78,9 @@ def disable_mujoco_effects(env: gym.Env) -> None:
         scene.flags[flag] = 0
 
 
-def grab_frame(env: gym.Env, obs: Any, spec: FrameSpec) -> np.ndarray:
-    """The current frame as uint8 (C, H, W)."""
-    raw = obs if has_image_observations(env) else env.render()
+def grab_frame(env: gym.Env, obs: Any, spec: FrameSpec, *, image_obs: bool) -> np.ndarray:
+    """The current frame as uint8 (C, H, W): the observation itself when ``image_obs``, else the render."""
+    raw = obs if image_obs else env.render()
     if raw is None:
         raise RlgenError(f"{env.spec.id if env.spec else env} renders no rgb_array frames")
     return preprocess_frame(raw, spec.size, spec.crop, spec.grayscale).transpose(2, 0, 1)

@@ -31,7 +31,7 @@ class GanLearner:
         self.history = None
         if self.t.historical_averaging > 0:
             self.history = {"g": L.HistoricalAverage(model.generator), "d": L.HistoricalAverage(model.discriminator)}
-        self.semisupervised = getattr(self.m, "objective", "standard") == "semisupervised"
+        self.semisupervised = self.m.objective == "semisupervised"
         if self.semisupervised:
             self.labelled = self._labelled_subset(data)
 
@@ -57,35 +57,35 @@ class GanLearner:
 
     # ---------------------------------------------------------------- discriminator
 
-    def _standard_d_loss(self, d, x: Tensor, fake: Tensor) -> Tensor:  # noqa: ANN001 - d(x) -> (logits, features)
+    def _standard_d_loss(self, d, x: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:  # noqa: ANN001 - d(x) -> (logits, features)
+        """(loss, the fake images' features)."""
         real_logits, _ = d(x)
-        fake_logits, _ = d(fake)
+        fake_logits, fake_features = d(fake)
         real_t, fake_t = L.discriminator_targets(
             len(x), len(fake), real_target=self.t.label_smoothing, flip=self.t.label_noise
         )
-        return L.discriminator_loss(real_logits, fake_logits, real_t, fake_t)
+        return L.discriminator_loss(real_logits, fake_logits, real_t, fake_t), fake_features
 
-    def _semisupervised_d_loss(self, x: Tensor, fake: Tensor) -> Tensor:
+    def _semisupervised_d_loss(self, x: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """(loss, the fake images' features)."""
         images, labels = self.labelled
         pick = torch.randint(len(images), (len(x),))
         labelled_logits, _ = self.model.discriminator(to_unit(images[pick], self.model.levels))
         real_logits, _ = self.model.discriminator(x)
-        fake_logits, _ = self.model.discriminator(fake)
+        fake_logits, fake_features = self.model.discriminator(fake)
         supervised = L.semisupervised_supervised_loss(labelled_logits, labels[pick])
         # the original code weights the unlabelled term's two halves by 0.5 each
-        return supervised + self.m.unlabelled_weight * 0.5 * L.semisupervised_unsupervised_loss(
-            real_logits, fake_logits
-        )
+        unsupervised = L.semisupervised_unsupervised_loss(real_logits, fake_logits)
+        return supervised + self.m.unlabelled_weight * 0.5 * unsupervised, fake_features
 
     def _d_step(self, x: Tensor) -> float:
         z, codes = self._latent(len(x))
         fake = self.model.generator(z).detach()
         if self.semisupervised:
-            loss = self._semisupervised_d_loss(x, fake)
+            loss, fake_features = self._semisupervised_d_loss(x, fake)
         else:
-            loss = self._standard_d_loss(self.model.discriminator, x, fake)
-        if codes is not None:
-            loss = loss + self._info(self.model.discriminator.features(fake), codes)
+            loss, fake_features = self._standard_d_loss(self.model.discriminator, x, fake)
+        loss = loss + self._info(fake_features, codes)
         if self.history is not None:
             loss = loss + self.t.historical_averaging * self.history["d"].penalty()
         self._apply(self.opt_d, loss, "discriminator")
@@ -101,7 +101,7 @@ class GanLearner:
         def unroll_loss(d) -> Tensor:  # noqa: ANN001
             if self.semisupervised:
                 return 0.5 * L.semisupervised_unsupervised_loss(d(detached_real)[0], d(fake)[0])
-            return self._standard_d_loss(d, detached_real, fake)
+            return self._standard_d_loss(d, detached_real, fake)[0]
 
         state = unrolled_parameters(self.model.discriminator, unroll_loss, self.t.unrolled_steps, self.t.unrolled_lr)
         return lambda images: call_with(self.model.discriminator, state, images)
@@ -120,7 +120,11 @@ class GanLearner:
         else:
             loss = L.generator_loss(fake_logits)
         if codes is not None:
-            loss = loss + self._info(self.model.discriminator.features(fake), codes)
+            # L_I is measured by the real Q (on the real discriminator's trunk), not the unrolled copy
+            real_d_features = (
+                fake_features if d is self.model.discriminator else self.model.discriminator.features(fake)
+            )
+            loss = loss + self._info(real_d_features, codes)
         if self.history is not None:
             loss = loss + self.t.historical_averaging * self.history["g"].penalty()
         self._apply(self.opt_g, loss, "generator")

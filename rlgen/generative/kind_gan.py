@@ -159,10 +159,11 @@ def test_error(model, data) -> float:  # noqa: ANN001
     from rlgen.models.gan import to_unit
 
     images, labels = data.test.tensors()
+    was_training = model.training
     model.eval()
     with torch.no_grad():
         logits, _ = model.discriminator(to_unit(images, model.levels))
-    model.train()
+    model.train(was_training)
     return float((logits.argmax(1) != labels).float().mean())
 
 

@@ -49,15 +49,12 @@ class Generator(nn.Module):
         self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
         self.net = self._mlp(hidden) if arch == "mlp" else self._conv()
 
-    def _norm(self, features: int) -> nn.Module:
+    def _norm(self, features: int, conv: bool = False) -> nn.Module:
         if self.norm_kind == "virtual":
-            return VirtualBatchNorm(features, self.n_ref)
-        return nn.BatchNorm1d(features) if self.norm_kind == "batch" else nn.Identity()
-
-    def _norm2d(self, channels: int) -> nn.Module:
-        if self.norm_kind == "virtual":
-            return VirtualBatchNorm(channels, self.n_ref)
-        return nn.BatchNorm2d(channels) if self.norm_kind == "batch" else nn.Identity()
+            return VirtualBatchNorm(features, self.n_ref)  # handles dense and conv activations
+        if self.norm_kind == "batch":
+            return nn.BatchNorm2d(features) if conv else nn.BatchNorm1d(features)
+        return nn.Identity()
 
     def _mlp(self, hidden: Sequence[int]) -> nn.Sequential:
         layers: list[nn.Module] = []
@@ -71,13 +68,13 @@ class Generator(nn.Module):
     def _conv(self) -> nn.Sequential:
         start, convs = DECODERS[_side(self.image_shape)]
         layers: list[nn.Module] = [nn.Linear(self.z_dim, math.prod(start)), nn.Unflatten(1, start)]
-        layers += [self._norm2d(start[0]), nn.ReLU()]
+        layers += [self._norm(start[0], conv=True), nn.ReLU()]
         channels = start[0]
         for i, (out, kernel, stride, pad) in enumerate(convs):
             last = i == len(convs) - 1
             out = self.image_shape[0] if last else out
             layers.append(nn.ConvTranspose2d(channels, out, kernel, stride, pad))
-            layers += [nn.Tanh()] if last else [self._norm2d(out), nn.ReLU()]
+            layers += [nn.Tanh()] if last else [self._norm(out, conv=True), nn.ReLU()]
             channels = out
         return nn.Sequential(*layers)
 
@@ -128,7 +125,7 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         channels = shape[0]
         for i, (out, kernel, stride, pad) in enumerate(ENCODERS[_side(shape)]):
-            layers += [nn.Conv2d(channels, out, kernel, stride, max(pad, 1))]
+            layers += [nn.Conv2d(channels, out, kernel, stride, pad)]
             layers += [nn.BatchNorm2d(out)] if i else []
             layers += [nn.LeakyReLU(0.2)]
             channels = out
