@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="evaluate a run directory or an SB3 .zip policy", epilog=EPILOG)
     ev.add_argument("target", help="a run directory, or an SB3 .zip (then give --env, and --algo if not readable)")
-    ev.add_argument("--episodes", type=_positive_int, default=10, help="number of episodes (default 10)")
+    ev.add_argument("--episodes", type=_positive_int, help="number of episodes (default 10; world models 100)")
     _add_policy_args(ev)
     ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
     ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
@@ -226,7 +226,9 @@ def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
     context["seconds"] = round(time.perf_counter() - started, 2)
     json_path = args.json
     if json_path is None and target.is_dir():
-        json_path = target / "evaluations" / f"{args.checkpoint}_{args.episodes}ep_seed{args.seed}.json"
+        episodes = len(getattr(result, "returns", ()))  # generative runs play no episodes
+        name = f"{args.checkpoint}_{episodes}ep_seed{args.seed}" if episodes else args.checkpoint
+        json_path = target / "evaluations" / f"{name}.json"
     if json_path is not None:
         result.write_json(json_path, **context)
         print(f"results: {json_path}")

@@ -7,9 +7,7 @@ episodes straight to disk, so memory holds one episode per worker whatever the n
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +25,8 @@ from rlgen.envs.frames import (
     has_image_observations,
     make_frame_env,
 )
+from rlgen.parallel import ExecutorKind, make_executor
+from rlgen.progress import progress_bar
 
 EXPLORATION = ("random", "brownian")
 
@@ -109,16 +109,25 @@ def _play_episode(index: int) -> tuple[int, int, float]:
     return index, steps, float(np.sum(rewards))
 
 
-def collect_frames(job: FrameJob, episodes: int, workers: int, *, progress: bool = True) -> dict[str, Any]:
-    """Collect ``episodes`` episodes into ``job.out`` with ``workers`` processes; returns the manifest."""
+def collect_frames(
+    job: FrameJob,
+    episodes: int,
+    workers: int,
+    *,
+    progress: bool = True,
+    executor: ExecutorKind = "process",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Collect ``episodes`` episodes into ``job.out`` with ``workers`` processes (or Ray actors with
+    ``executor="ray"``); returns the manifest."""
     check_new_shard_dir(job.out)
     job.out.mkdir(parents=True, exist_ok=True)
     job = replace(job, spec=job.spec.for_env(job.env.id))
     started = time.perf_counter()
     steps, returns = [0] * episodes, [0.0] * episodes
-    bar = _progress(episodes) if progress else None
+    bar = progress_bar(episodes, "collect", "episode", enabled=progress)
     try:
-        for index, length, total in _run(job, episodes, workers):
+        for index, length, total in _run(job, episodes, workers, executor, address):
             steps[index], returns[index] = length, total
             if bar is not None:
                 bar.update(1)
@@ -145,22 +154,10 @@ def collect_frames(job: FrameJob, episodes: int, workers: int, *, progress: bool
     return meta | {"episodes": episodes, "frames": sum(steps) + episodes}
 
 
-def _run(job: FrameJob, episodes: int, workers: int):  # noqa: ANN202 - iterator of results
-    if workers <= 1:
-        _start_worker(job)
-        try:
-            yield from map(_play_episode, range(episodes))
-        finally:
-            _WORKER.pop("env").close()
-        return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, episodes), initializer=_start_worker, initargs=(job,)) as pool:
-        yield from pool.imap_unordered(_play_episode, range(episodes))
-
-
-def _progress(total: int):  # noqa: ANN202 - tqdm or None
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="episode", desc="collect")
+def _run(job: FrameJob, episodes: int, workers: int, executor: ExecutorKind, address: str | None):  # noqa: ANN202
+    pool = make_executor(executor, min(workers, episodes), _start_worker, job, _play_episode, address=address,
+                         teardown=lambda: _WORKER.pop("env").close())  # fmt: skip
+    try:
+        yield from pool.imap(range(episodes))
+    finally:
+        pool.close()

@@ -22,7 +22,8 @@ StepObserver = Callable[[int, Any, Any, float, Any, bool, bool], None]
 class EvalOptions:
     """What ``rlgen evaluate`` was asked for."""
 
-    episodes: int = 10
+    episodes: int | None = None
+    """None: the kind's default (10; 100 tracks for world models)."""
     seed: int = 0
     deterministic: bool = True
     video: Path | None = None

@@ -34,6 +34,7 @@ _BUILTIN: dict[str, str] = {
     "rl": "rlgen.agents.rl",
     "vime": "rlgen.agents.vime",
     "gail": "rlgen.agents.gail",
+    "world_model": "rlgen.agents.world_model",
     "vae": "rlgen.generative.kind_vae",
     "flow": "rlgen.generative.kind_flow",
     "pixelcnn": "rlgen.generative.kind_pixelcnn",

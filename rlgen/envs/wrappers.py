@@ -116,6 +116,26 @@ class ActionRepeat(gym.Wrapper):
         return obs, total, terminated, truncated, info
 
 
+class NegativeRunStop(gym.Wrapper):
+    """Truncate an episode after ``patience`` consecutive negative rewards (e.g. a CarRacing car that stands
+    still or has left the track pays 0.1 a frame): saves evaluation time in evolution strategies."""
+
+    def __init__(self, env: gym.Env, patience: int = 100):
+        super().__init__(env)
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1, got {patience}")
+        self.patience, self.run = patience, 0
+
+    def reset(self, **kwargs: Any):  # noqa: ANN201
+        self.run = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any):  # noqa: ANN201
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.run = self.run + 1 if reward < 0 else 0
+        return obs, reward, terminated, truncated or self.run >= self.patience, info
+
+
 def _rescale_action(env: gym.Env, low: float = -1.0, high: float = 1.0) -> gym.Env:
     """Let the agent act in [low, high] whatever the env's action bounds (action normalisation hook)."""
     return gym.wrappers.RescaleAction(env, min_action=low, max_action=high)
@@ -132,6 +152,7 @@ WRAPPERS: dict[str, Callable[..., gym.Env]] = {
     "frame_preprocess": FramePreprocess,
     "frame_stack": FrameStack,
     "action_repeat": ActionRepeat,
+    "negative_run_stop": NegativeRunStop,
     "rescale_action": _rescale_action,
     "clip_action": gym.wrappers.ClipAction,
     "render_observation": _render_observation,

@@ -44,14 +44,17 @@ class TrainSection:
     checkpoint_every: int = 10
     """Write a resumable checkpoint every this many epochs (and at the end and on Ctrl-C)."""
     samples: int = 64
-    """Images in the final ``samples.png`` grid."""
+    """Images in the final ``samples.png`` grid (0: no samples and no reconstructions, e.g. for a PixelCNN
+    decoder on 64x64 frames, whose sampling takes minutes on a CPU)."""
     progress_bar: bool = True
     """Show a progress bar (only when the output is a terminal)."""
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_every", "checkpoint_every", "samples"):
+        for name in ("epochs", "batch_size", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"'{name}' must be >= 1, got {getattr(self, name)}")
+        if self.samples < 0:
+            raise ValueError(f"'samples' must be >= 0, got {self.samples}")
         if self.learning_rate <= 0 or self.grad_clip < 0:
             raise ValueError("'learning_rate' must be > 0 and 'grad_clip' >= 0")
 

@@ -14,10 +14,8 @@ Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when e
 
 from __future__ import annotations
 
-import csv
 import inspect
 import json
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from torch import nn
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
 from rlgen.generative.data_source import Batch, DataSource, load_data_source
 from rlgen.plots import plot_columns, save_image_grid
+from rlgen.progress import append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
 from rlgen.stop import StopRequest
 
@@ -95,15 +94,6 @@ class LikelihoodLearner:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state)
-
-
-def _append_progress(path: Path, row: dict[str, Any], columns: tuple[str, ...]) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        if new:
-            writer.writeheader()
-        writer.writerow({key: row.get(key, "") for key in columns})
 
 
 class GenerativeTrainer:
@@ -176,7 +166,7 @@ class GenerativeTrainer:
                 if evaluated:
                     row.update(epoch_metrics(self.model, self.config, self.kind, self.data))
                 row["seconds"] = round(time.perf_counter() - started, 3)
-                _append_progress(self.run / "progress.csv", row, self.columns)
+                append_csv_row(self.run / "progress.csv", row, self.columns)
                 self._report(bar, row, evaluated)
                 if self.epoch % self.cfg.checkpoint_every == 0 or self.epoch == self.cfg.epochs:
                     self.checkpoint()
@@ -185,11 +175,8 @@ class GenerativeTrainer:
         self.finish()
 
     def _progress_bar(self):  # noqa: ANN202 - tqdm or None
-        if not (self.cfg.progress_bar and sys.stderr.isatty()):
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=self.cfg.epochs, initial=self.epoch, unit="epoch", desc=self.config.kind)
+        return progress_bar(self.cfg.epochs, self.config.kind, "epoch", initial=self.epoch,
+                            enabled=self.cfg.progress_bar)  # fmt: skip
 
     def _report(self, bar, row: dict[str, Any], evaluated: bool) -> None:  # noqa: ANN001
         shown = [key for key in self.columns[2:-1] if key in row]
@@ -206,18 +193,20 @@ class GenerativeTrainer:
         metrics = final_metrics(self.model, self.config, self.kind, self.data)
         metrics.update(epochs=self.epoch, steps=self.step, parameters=sum(p.numel() for p in self.model.parameters()))
         atomic_write_text(self.run / "metrics.json", json.dumps(metrics, indent=2))
-        torch.manual_seed(self.cfg.seed)
-        save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.data.levels,
-                        self.run / "samples.png")  # fmt: skip
-        if hasattr(self.kind, "extra_images"):
-            self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels)
+        if self.cfg.samples:
+            torch.manual_seed(self.cfg.seed)
+            save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.data.levels,
+                            self.run / "samples.png")  # fmt: skip
+            if hasattr(self.kind, "extra_images"):
+                self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels)
         for name, columns in getattr(
             self.kind, "PLOTS", {"bits_per_dim": ("train_bits_per_dim", "test_bits_per_dim")}
         ).items():
             plot_columns(self.run / "progress.csv", "epoch", list(columns), self.run.plots / f"{name}.png",
                          ylabel=name.replace("_", " "), title=self.config.kind)  # fmt: skip
         headline = next(iter(metrics))
-        print(f"finished: {headline} {metrics[headline]:.4f}; samples in {self.run / 'samples.png'}")
+        where = f"; samples in {self.run / 'samples.png'}" if self.cfg.samples else ""
+        print(f"finished: {headline} {metrics[headline]:.4f}{where}")
 
 
 def sample_images(model: nn.Module, config, n: int, temperature: float | None = None) -> torch.Tensor:

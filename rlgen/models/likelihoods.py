@@ -49,6 +49,10 @@ class LikelihoodHead:
     def sample(self, params: Tensor, channels: int) -> Tensor:
         raise NotImplementedError
 
+    def typical(self, params: Tensor, channels: int) -> Tensor:
+        """A noise-free image for display (the location, where the head has one; else a sample)."""
+        return self.sample(params, channels)
+
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
         """log p(x) per example, in nats, shape (B,)."""
         return self.pixel_log_prob(params, x).flatten(1).sum(1)
@@ -153,6 +157,9 @@ class _DiscretisedLocationScale(LikelihoodHead):
     def sample(self, params: Tensor, channels: int) -> Tensor:
         mean, log_scale = self._mean_log_scale(params)
         return from_unit(mean + log_scale.exp() * self.noise(mean), self.levels)
+
+    def typical(self, params: Tensor, channels: int) -> Tensor:
+        return from_unit(self._mean_log_scale(params)[0], self.levels)
 
 
 def _logistic_noise(like: Tensor) -> Tensor:

@@ -130,6 +130,13 @@ class VAE(nn.Module):
         return self.head.sample(self.decoder(z), self.image_shape[0])
 
     @torch.no_grad()
+    def decode_typical(self, z: Tensor) -> Tensor:
+        """Noise-free integer images from latents (for videos); a PixelCNN decoder must sample (slow)."""
+        if self.pixelcnn is not None:
+            return self.decode_sample(z)
+        return self.head.typical(self.decoder(z), self.image_shape[0])
+
+    @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0) -> Tensor:
         device = next(self.parameters()).device
         return self.decode_sample(temperature * torch.randn(n, self.latent_dim, device=device))

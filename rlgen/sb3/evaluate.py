@@ -15,6 +15,8 @@ from rlgen.sb3.config import SB3RunConfig
 from rlgen.sb3.normalization import STATS_FILE, load_obs_stats
 from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
 
+DEFAULT_EPISODES = 10
+
 
 def evaluate_zip(
     zip_path: Path,
@@ -32,7 +34,8 @@ def evaluate_zip(
         act = policy_act_fn(policy, stats, deterministic=options.deterministic)
         fps = int(env.metadata.get("render_fps") or 30)
         video = VideoRecorder(options.video, fps=fps) if options.video else None
-        return run_episodes(env, act, episodes=options.episodes, seed=options.seed, video=video)
+        episodes = options.episodes or DEFAULT_EPISODES
+        return run_episodes(env, act, episodes=episodes, seed=options.seed, video=video)
     finally:
         env.close()
 

@@ -1,0 +1,64 @@
+"""``kind: world_model`` — World Models (Ha & Schmidhuber 2018, arXiv 1803.10122): V (a VAE, or the same
+encoder with a PixelCNN decoder) compresses frames to z, M (an MDN-RNN) predicts the next z, C (a linear
+controller on [z, h]) is trained by CMA-ES in the real env or in M's dream.
+
+Modules: ``config`` (the run config), ``pipeline`` (the resumable stages), ``vision`` (V), ``series`` and
+``memory`` (M), ``evolution`` (C by CMA-ES), ``workers`` (what executor workers run), ``dream``, ``agent``
+(V + M + C acting in the real env) and this module's ``evaluate``.
+"""
+
+from __future__ import annotations
+
+from rlgen.agents.world_model.config import Config
+from rlgen.evaluation import EvalOptions, EvalResult
+from rlgen.runs import RunDir
+
+SEED_KEY = "env.seed"
+DEFAULT_EVAL_EPISODES = 100
+"""Tracks ``rlgen evaluate`` plays unless --episodes says otherwise (the paper: 100 random tracks)."""
+
+__all__ = ["Config", "SEED_KEY", "evaluate", "train", "validate"]
+
+
+def validate(config: Config) -> None:
+    """Problems found before a run directory is made: an unknown env, unusable frames, Ray not installed."""
+    from rlgen.data.frame_shards import FrameShards
+    from rlgen.envs.make import check_env_id
+    from rlgen.errors import ConfigError, RlgenError
+
+    check_env_id(config.env.id)
+    if config.collect.path:
+        try:
+            shards = FrameShards.open(config.collect.path)
+        except RlgenError as err:
+            raise ConfigError(f"collect.path: {err}") from None
+        if shards.manifest.get("env_id") != config.env.id:
+            raise ConfigError(f"collect.path {config.collect.path} holds frames of {shards.manifest.get('env_id')!r}, "
+                              f"not of env.id {config.env.id!r}")  # fmt: skip
+    if config.controller.executor == "ray":
+        from rlgen.parallel import import_ray
+
+        import_ray()
+
+
+def train(config: Config, run: RunDir) -> None:
+    from rlgen.agents.world_model.pipeline import train as train_pipeline
+
+    train_pipeline(config, run)
+
+
+def evaluate(config: Config, run: RunDir, options: EvalOptions) -> EvalResult:
+    """The controller (final: the CMA-ES mean; best: the best training candidate; last: the latest
+    checkpoint) on ``options.episodes`` tracks (default 100) with seeds seed, seed + 1, ..."""
+    from rlgen.agents.world_model.agent import RealEnvPlayer, load_parts
+    from rlgen.agents.world_model.evolution import load_controller_params
+    from rlgen.evaluation import VideoRecorder
+
+    params = load_controller_params(run, options.checkpoint)
+    player = RealEnvPlayer(config, load_parts(config, run), training=False, video=options.video is not None)
+    video = VideoRecorder(options.video) if options.video is not None else None
+    try:
+        return player.play(params, episodes=options.episodes or DEFAULT_EVAL_EPISODES, seed=options.seed,
+                           video=video)  # fmt: skip
+    finally:
+        player.close()
