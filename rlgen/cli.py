@@ -173,9 +173,14 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
                 "--resume continues a run with its saved config; give only --resume RUN_DIR "
                 "(and --set train.* to change the budget)"
             )
-        if any(not s.startswith("train.") for s in args.set):
-            raise RlgenError("with --resume only train.* values can be changed (the checkpoint fixes the rest)")
         run = RunDir.open(args.resume)
+        config = load_saved_config(run.config_file)
+        allowed = getattr(kind_module(config.kind), "RESUME_KEYS", ("train.",))
+        if any(not s.startswith(allowed) for s in args.set):
+            raise RlgenError(
+                f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "
+                "changed (the checkpoint fixes the rest)"
+            )
         config = load_saved_config(run.config_file, args.set)
         if args.set:
             from rlgen.config import dump_yaml

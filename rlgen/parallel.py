@@ -11,6 +11,7 @@ that picked an item, as long as ``task`` is deterministic given its item (seeds 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, Protocol
 
@@ -43,12 +44,18 @@ class InlineExecutor:
             self.teardown()
 
 
+def _start_process_worker(setup: Setup, arg: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    setup(arg)
+
+
 class ProcessExecutor:
     """``workers`` spawned processes, each set up once (``spawn``: safe with torch and MuJoCo's GL)."""
 
     def __init__(self, setup: Setup, arg: Any, task: Task, workers: int):
         self.task = task
-        self.pool = multiprocessing.get_context("spawn").Pool(workers, initializer=setup, initargs=(arg,))
+        context = multiprocessing.get_context("spawn")
+        self.pool = context.Pool(workers, initializer=_start_process_worker, initargs=(setup, arg))
 
     def imap(self, items: Iterable[Any]) -> Iterator[Any]:
         return self.pool.imap(self.task, items, chunksize=1)

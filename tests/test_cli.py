@@ -97,7 +97,10 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
         assert main(["evaluate", str(tmp_path / "run")]) == 0
         assert main(["sample", str(tmp_path / "run"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
         return
-    assert (tmp_path / "run" / "policy.zip").is_file()
+    if raw["kind"] == "world_model":
+        assert (tmp_path / "run" / "controller" / "controller_mean.npy").is_file()
+    else:
+        assert (tmp_path / "run" / "policy.zip").is_file()
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "1"]) == 0
 
 

@@ -14,6 +14,9 @@ from rlgen.evaluation import EvalOptions, EvalResult
 from rlgen.runs import RunDir
 
 SEED_KEY = "env.seed"
+RESUME_KEYS = ("controller.generations", "controller.workers", "controller.executor", "controller.address",
+               "controller.eval_every", "controller.eval_episodes")  # fmt: skip
+"""What ``rlgen train --resume RUN --set KEY=VALUE`` may change (e.g. more generations for a finished run)."""
 DEFAULT_EVAL_EPISODES = 100
 """Tracks ``rlgen evaluate`` plays unless --episodes says otherwise (the paper: 100 random tracks)."""
 

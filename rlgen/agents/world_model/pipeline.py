@@ -99,11 +99,12 @@ def train(config: Config, run: RunDir) -> None:
     for name, stage in STAGES.items():
         if name == "memory" and not uses_memory(config):
             continue
-        if name in done:
+        if name in done and name != "controller":  # C continues when --resume raised controller.generations
             print(f"stage {name}: finished earlier, skipped")
             continue
         print(f"stage {name}", flush=True)
         stage(config, run)
-        done.append(name)
-        atomic_write_text(path, json.dumps(done))
+        if name not in done:
+            done.append(name)
+            atomic_write_text(path, json.dumps(done))
     print(f"finished; evaluate with: rlgen evaluate {run.path}")

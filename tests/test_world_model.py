@@ -1,0 +1,214 @@
+"""World model (issue 7): M's mixture likelihood and temperature, C's size, CMA-ES resume, executors, and the
+pipeline through the CLI (debug budget, interrupt + resume mid-stage, evaluate with video, bad input)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import CONFIGS, assert_user_error, run_cli
+
+from rlgen.agents.world_model.evolution import EvolutionTrainer
+from rlgen.agents.world_model.workers import close_worker, play_task, setup_worker
+from rlgen.cli import main
+from rlgen.data.frame_shards import write_episode, write_manifest
+from rlgen.envs.action_codec import ActionCodec
+from rlgen.envs.wrappers import NegativeRunStop
+from rlgen.kinds import load_run_config
+from rlgen.models.controller import Controller
+from rlgen.models.mdn_rnn import MDNRNN, mixture_log_prob, sample_mixture
+from rlgen.parallel import make_executor
+from rlgen.runs import RunDir
+
+CARRACING = CONFIGS / "world_model_carracing.yaml"
+DREAM = CONFIGS / "world_model_carracing_dream.yaml"
+
+
+def test_mixture_log_prob_matches_brute_force():
+    gen = torch.Generator().manual_seed(0)
+    logits, mu = torch.randn(2, 3, 4, 5, generator=gen), torch.randn(2, 3, 4, 5, generator=gen)
+    sigma, target = torch.rand(2, 3, 4, 5, generator=gen) + 0.1, torch.randn(2, 3, 4, generator=gen)
+    ours = mixture_log_prob(logits, mu, sigma, target)
+    pi = torch.softmax(logits.double(), -1)
+    brute = torch.zeros(2, 3, 4, dtype=torch.float64)
+    for index in np.ndindex(2, 3, 4):
+        density = sum(
+            float(pi[index][k]) / (math.sqrt(2 * math.pi) * float(sigma[index][k]))
+            * math.exp(-((float(target[index]) - float(mu[index][k])) ** 2) / (2 * float(sigma[index][k]) ** 2))
+            for k in range(5)
+        )  # fmt: skip
+        brute[index] = math.log(density)
+    assert torch.allclose(ours.double(), brute, atol=1e-5)
+
+
+def test_mdn_rnn_loss_is_the_nll_of_the_next_latent_on_unmasked_steps():
+    torch.manual_seed(0)
+    model = MDNRNN(3, 2, hidden=8, mixtures=2, reward_head=True, done_head=True)
+    z, actions = torch.randn(1, 5, 3), torch.randn(1, 4, 2)
+    rewards, dones, mask = torch.zeros(1, 4), torch.zeros(1, 4), torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    _, metrics = model.loss(z, actions, rewards, dones, mask)
+    out, _, _ = model(z[:, :-1], actions)
+    expected = -mixture_log_prob(out.logits, out.mu, out.sigma, z[:, 1:])[0, :3].mean()
+    assert metrics["z_nll"] == pytest.approx(float(expected), rel=1e-5)
+    z_changed = z.clone()
+    z_changed[0, 4] += 10.0  # the target of the masked step
+    assert model.loss(z_changed, actions, rewards, dones, mask)[1]["z_nll"] == pytest.approx(metrics["z_nll"])
+
+
+def test_temperature_zero_is_deterministic_and_picks_the_likeliest_component():
+    gen = torch.Generator().manual_seed(1)
+    logits, mu, sigma = torch.randn(6, 4, 5, generator=gen), torch.randn(6, 4, 5, generator=gen), torch.ones(6, 4, 5)
+    first, second = sample_mixture(logits, mu, sigma, 0.0), sample_mixture(logits, mu, sigma, 0.0)
+    assert torch.equal(first, second)
+    assert torch.equal(first, mu.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1))
+    cold = sample_mixture(logits, mu, sigma, 1e-6, torch.Generator().manual_seed(2))
+    assert torch.allclose(cold, first, atol=1e-2)
+    warm = [sample_mixture(logits, mu, sigma, 1.0, torch.Generator().manual_seed(s)) for s in (3, 4)]
+    assert not torch.allclose(*warm)
+    with pytest.raises(ValueError, match="temperature"):
+        sample_mixture(logits, mu, sigma, -1.0)
+
+
+def test_controller_parameter_count_matches_the_paper():
+    controller = Controller(32 + 256, 3)
+    assert controller.parameter_count == 867  # Ha & Schmidhuber 2018, Section 4.3
+    params = np.arange(867) / 867.0
+    controller.set_flat(params)
+    assert np.allclose(controller.get_flat(), params)
+    with pytest.raises(ValueError, match="867"):
+        controller.set_flat(np.zeros(5))
+    assert Controller(32, 3, hidden=16).parameter_count == 32 * 16 + 16 + 16 * 3 + 3
+
+
+def test_action_codec_maps_controller_outputs_onto_the_action_space():
+    codec = ActionCodec(gym.spaces.Box(np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0]), dtype=np.float32))
+    assert np.allclose(codec.to_env(np.array([0.0, -1.0, 1.0])), [0.0, 0.0, 1.0])  # CarRacing: steer, gas, brake
+    discrete = ActionCodec(gym.spaces.Discrete(3))
+    assert discrete.to_env(np.array([0.1, 0.9, -0.5])) == 1
+    assert discrete.features(np.array([2, 0])).tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+def test_negative_run_stop_truncates_after_a_run_of_negative_rewards():
+    env = NegativeRunStop(gym.make("Pendulum-v1"), patience=5)  # Pendulum's reward is never positive
+    env.reset(seed=0)
+    truncations = [env.step(np.zeros(1, np.float32))[3] for _ in range(5)]
+    assert truncations == [False] * 4 + [True]
+
+
+class _QuadraticExecutor:
+    """Fitness -(|theta - 0.5|^2), a stand-in for episodes, to test CMA-ES bookkeeping quickly."""
+
+    def imap(self, items):
+        return [(-float(np.sum((params - 0.5) ** 2)), 1) for _, params, _ in items]
+
+
+def test_cma_es_improves_and_resume_replays_to_the_same_state(tmp_path):
+    config = load_run_config(CARRACING, debug=True, overrides=["controller.population=6", "controller.rollouts=2"])
+    run = RunDir(tmp_path)
+    trainer = EvolutionTrainer(config, run, size=10)
+    rows = [trainer._generation(_QuadraticExecutor(), g) for g in range(12)]
+    assert rows[-1]["fitness_mean"] > rows[0]["fitness_mean"] + 0.5  # CMA-ES maximises the fitness
+    trainer.checkpoint()
+    resumed = EvolutionTrainer(config, run, size=10)
+    np.random.rand(7)  # other users of numpy's global generator must not change CMA-ES's candidates
+    resumed.restore()
+    assert np.allclose(resumed.es.mean, trainer.es.mean) and resumed.best_fitness == trainer.best_fitness
+    assert np.allclose(resumed._cma("ask"), trainer._cma("ask"))
+    assert trainer.seeds(3) == resumed.seeds(3) and len(set(trainer.seeds(3)) & set(trainer.seeds(4))) == 0
+
+
+@pytest.fixture(scope="module")
+def debug_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("wm") / "run"
+    assert main(["train", str(CARRACING), "--debug", "--run-dir", str(run)]) == 0
+    return run
+
+
+def _play(kind: str, workers: int, run, items):
+    executor = make_executor(kind, workers, setup_worker, str(run), play_task, teardown=close_worker)
+    try:
+        return list(executor.imap(items))
+    finally:
+        executor.close()
+
+
+def test_process_and_ray_executors_give_the_same_fitness(debug_run):
+    rng = np.random.default_rng(0)
+    size = np.load(debug_run / "controller" / "controller_mean.npy").size
+    items = [("train", rng.normal(0, 0.5, size), seed) for _ in range(2) for seed in (11, 12)]
+    inline = _play("process", 1, debug_run, items)
+    assert len({ret for ret, _ in inline}) > 1  # the candidates and tracks do differ
+    assert _play("process", 2, debug_run, items) == inline
+    ray = pytest.importorskip("ray")
+    try:
+        assert _play("ray", 2, debug_run, items) == inline
+    finally:
+        ray.shutdown()
+
+
+def test_debug_run_writes_every_stage(debug_run):
+    for name in ("stages.json", "frames/manifest.json", "vision/model.pt", "vision/reconstructions.png",
+                 "memory/series.npz", "memory/mdn_rnn.pt", "memory/dream.gif", "memory/plots/memory_loss.png",
+                 "controller/controller_mean.npy", "controller/plots/fitness.png", "controller/dream.gif"):  # fmt: skip
+        assert (debug_run / name).is_file(), name
+    assert json.loads((debug_run / "stages.json").read_text()) == ["collect", "vision", "memory", "controller"]
+    assert "active_units" in json.loads((debug_run / "vision" / "metrics.json").read_text())
+
+
+def _generations(run) -> list[int]:
+    with open(run / "controller" / "progress.csv", newline="") as fh:
+        return [int(row["generation"]) for row in csv.DictReader(fh)]
+
+
+def test_pipeline_interrupted_mid_stage_resumes_then_evaluates_with_video(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rlgen", "train", str(DREAM), "--debug", "--run-dir", str(run),
+           "--set", "controller.generations=200"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    progress, deadline = run / "controller" / "progress.csv", time.time() + 180
+    while not (progress.is_file() and len(progress.read_text().splitlines()) >= 3):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err, err
+    done_before = _generations(run)
+    assert 2 <= len(done_before) < 200
+
+    result = run_cli("train", "--resume", str(run), "--set", f"controller.generations={len(done_before) + 3}")
+    assert result.returncode == 0, result.stderr
+    assert "stage vision: finished earlier, skipped" in result.stdout
+    assert f"resuming at generation {len(done_before)}" in result.stdout
+    assert _generations(run) == list(range(1, len(done_before) + 4))
+
+    video = tmp_path / "carracing.mp4"
+    result = run_cli("evaluate", str(run), "--episodes", "2", "--video", str(video))
+    assert result.returncode == 0, result.stderr
+    assert "return" in result.stdout and "over 2 episodes" in result.stdout
+    assert video.stat().st_size > 1000
+    assert (run / "evaluations" / "final_2ep_seed0.json").is_file()
+    assert_user_error(run_cli("train", "--resume", str(run), "--set", "vision.epochs=3"), "controller.generations")
+
+
+def test_bad_world_model_input_exits_2(tmp_path):
+    assert_user_error(run_cli("train", str(CARRACING), "--set", f"collect.path={tmp_path / 'none'}"), "collect.path")
+    frames = tmp_path / "pendulum_frames"
+    frames.mkdir()
+    episode = {"frames": np.zeros((3, 3, 64, 64), np.uint8), "actions": np.zeros((2, 1), np.float32),
+               "rewards": np.zeros(2, np.float32), "terminated": np.zeros(2, bool),
+               "truncated": np.zeros(2, bool)}  # fmt: skip
+    steps = [write_episode(frames, i, episode) for i in range(2)]
+    write_manifest(frames, {"env_id": "Pendulum-v1", "frame_shape": [3, 64, 64], "crop": None}, steps)
+    assert_user_error(run_cli("train", str(CARRACING), "--set", f"collect.path={frames}"), "Pendulum-v1")
+    assert_user_error(run_cli("train", str(CARRACING), "--set", "controller.generatons=3"), "generations")
+    assert_user_error(run_cli("train", str(DREAM), "--set", "memory.reward_head=false"), "reward_head")
+    assert not (tmp_path / "runs").exists()
