@@ -90,8 +90,11 @@ def test_controller_parameter_count_matches_the_paper():
 
 
 def test_action_codec_maps_controller_outputs_onto_the_action_space():
-    codec = ActionCodec(gym.spaces.Box(np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0]), dtype=np.float32))
-    assert np.allclose(codec.to_env(np.array([0.0, -1.0, 1.0])), [0.0, 0.0, 1.0])  # CarRacing: steer, gas, brake
+    box = gym.spaces.Box(np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0]), dtype=np.float32)
+    assert np.allclose(ActionCodec(box).to_env(np.array([0.5, -1.0, 0.0])), [0.5, 0.0, 0.5])  # rescaled
+    carracing = ActionCodec(box, "CarRacing-v3")  # steer, gas, brake: the brake is clipped (World Models code)
+    assert np.allclose(carracing.to_env(np.array([0.5, 0.0, 0.0])), [0.5, 0.5, 0.0])
+    assert np.allclose(carracing.to_env(np.array([0.0, -1.0, -0.7])), [0.0, 0.0, 0.0])
     discrete = ActionCodec(gym.spaces.Discrete(3))
     assert discrete.to_env(np.array([0.1, 0.9, -0.5])) == 1
     assert discrete.features(np.array([2, 0])).tolist() == [[0, 0, 1], [1, 0, 0]]

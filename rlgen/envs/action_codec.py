@@ -1,8 +1,10 @@
 """Actions as vectors for models that output or read them (the world model's controller and MDN-RNN).
 
 - ``to_env(u)``: a controller output u in [-1, 1]^dim becomes an env action. Box: rescaled onto [low, high]
-  per dimension (for CarRacing: steering u_0, gas (u_1 + 1) / 2, brake (u_2 + 1) / 2; the World Models code
-  clips brake at 0 instead, which keeps the car from braking half the time at u = 0). Discrete: argmax.
+  per dimension, except the dimensions ``CLIPPED`` names, which are clip(u, low, high) (CarRacing's brake,
+  as in the World Models code: steering u_0, gas (u_1 + 1) / 2, brake clip(u_2, 0, 1); rescaling the brake
+  too would brake at half strength at u = 0, where CMA-ES starts, and the car would barely move).
+  Discrete: argmax.
 - ``features(actions)``: env actions as float32 (N, dim) inputs (Box: as they are; Discrete: one-hot).
 """
 
@@ -13,14 +15,19 @@ import numpy as np
 
 from rlgen.errors import RlgenError
 
+CLIPPED: dict[str, tuple[int, ...]] = {"CarRacing": (2,)}
+"""Env id prefix -> Box dimensions mapped by clipping instead of rescaling."""
+
 
 class ActionCodec:
-    def __init__(self, space: gym.Space):
+    def __init__(self, space: gym.Space, env_id: str = ""):
         if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
             self.dim = int(space.shape[0])
             finite = np.isfinite(space.low) & np.isfinite(space.high)
             self.low = np.where(finite, space.low, -1.0).astype(np.float64)
             self.high = np.where(finite, space.high, 1.0).astype(np.float64)
+            name = env_id.split("/")[-1]
+            self.clipped = next((dims for prefix, dims in CLIPPED.items() if name.startswith(prefix)), ())
         elif isinstance(space, gym.spaces.Discrete):
             self.dim = int(space.n)
         else:
@@ -30,7 +37,11 @@ class ActionCodec:
     def to_env(self, u: np.ndarray):  # noqa: ANN201 - np.ndarray or int
         if isinstance(self.space, gym.spaces.Discrete):
             return int(np.argmax(u))
-        return (self.low + (np.asarray(u, np.float64) + 1.0) / 2.0 * (self.high - self.low)).astype(self.space.dtype)
+        u = np.asarray(u, np.float64)
+        action = self.low + (u + 1.0) / 2.0 * (self.high - self.low)
+        for dim in self.clipped:
+            action[dim] = np.clip(u[dim], self.low[dim], self.high[dim])
+        return action.astype(self.space.dtype)
 
     def features(self, actions: np.ndarray) -> np.ndarray:
         if isinstance(self.space, gym.spaces.Discrete):

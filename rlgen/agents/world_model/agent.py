@@ -65,7 +65,7 @@ def load_parts(config: Config, run: RunDir) -> Parts:
     meta = shards.manifest
     spec = FrameSpec(size=meta["frame_shape"][1], crop=tuple(meta["crop"]) if meta.get("crop") else None,
                      grayscale=meta["frame_shape"][0] == 1)  # fmt: skip
-    codec = ActionCodec(probe_action_space(config))
+    codec = ActionCodec(probe_action_space(config), config.env.id)
     vision = load_vision(config, run, shards.shape)
     latent = config.vision.latent_dim
     memory = load_memory(config, run, latent, codec.dim) if uses_memory(config) else None

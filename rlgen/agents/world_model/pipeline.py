@@ -52,7 +52,7 @@ def _memory(config: Config, run: RunDir) -> None:
     from rlgen.envs.action_codec import ActionCodec
 
     shards = FrameShards.open(frames_folder(config, run))
-    codec = ActionCodec(probe_action_space(config))
+    codec = ActionCodec(probe_action_space(config), config.env.id)
     series = latent_series(run, shards, load_vision(config, run, shards.shape), codec)
     MemoryTrainer(config, run, series).train()
     _dream_gif(config, run, run / "memory" / "dream.gif", params=None)
