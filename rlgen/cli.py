@@ -361,6 +361,13 @@ def _policy_files(args: argparse.Namespace):  # noqa: ANN202 - (EnvConfig, zip p
             raise RlgenError(f"{policy} is a {config.kind!r} run without an env policy to collect from")
         if args.env and args.env != env_cfg.id:
             raise RlgenError(f"{policy} was trained on {env_cfg.id!r}, not --env {args.env!r}")
+        if config.kind == "world_model":
+            if not (args.frames or args.policy in ("random", "brownian")):
+                raise RlgenError(f"{policy} is a world-model run: collect frames from it with --frames")
+            from rlgen.agents.world_model.evolution import load_controller_params
+
+            load_controller_params(run, "final")  # a one-line error now if it has no controller yet
+            return env_cfg, policy, None
         zip_path, stats = run_policy_files(run, args.checkpoint)
     elif policy.is_file():
         if not args.env:

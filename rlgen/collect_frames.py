@@ -40,7 +40,8 @@ class FrameJob:
     out: Path
     seed: int
     policy: str
-    """``random``, ``brownian``, or the path of an SB3 zip."""
+    """``random``, ``brownian``, the path of an SB3 zip, or a world-model run directory (its controller acts
+    on V's and M's view of the frames: the paper's iterative training, Section 5)."""
     stats: Path | None = None
     algo: str | None = None
     deterministic: bool = True
@@ -67,6 +68,11 @@ def _start_worker(job: FrameJob) -> None:
 
 
 def _policy_actor(job: FrameJob, env: Any):  # noqa: ANN202 - ActFn
+    if Path(job.policy).is_dir():
+        from rlgen.agents.world_model.agent import world_model_actor
+
+        act, _WORKER["reset"] = world_model_actor(Path(job.policy), env)
+        return act
     from rlgen.sb3.acting import policy_act_fn
     from rlgen.sb3.normalization import load_obs_stats
     from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
@@ -81,6 +87,8 @@ def _play_episode(index: int) -> tuple[int, int, float]:
     job, env, image_obs = _WORKER["job"], _WORKER["env"], _WORKER["image_obs"]
     act = _WORKER["act"] or exploration_policy(job.policy, env.action_space, job.seed + index)
     obs, _ = env.reset(seed=job.seed + index)
+    if "reset" in _WORKER:
+        _WORKER["reset"]()
     frames, actions, rewards, terminated, truncated = (
         [grab_frame(env, obs, job.spec, image_obs=image_obs)],
         [],

@@ -200,6 +200,10 @@ def test_pipeline_interrupted_mid_stage_resumes_then_evaluates_with_video(tmp_pa
     assert video.stat().st_size > 1000
     assert (run / "evaluations" / "final_2ep_seed0.json").is_file()
     assert_user_error(run_cli("train", "--resume", str(run), "--set", "vision.epochs=3"), "controller.generations")
+    frames = tmp_path / "frames_from_controller"  # the paper's iterative procedure: collect with the trained C
+    result = run_cli("collect", "--policy", str(run), "--episodes", "2", "--max-steps", "10", "--out", str(frames))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((frames / "manifest.json").read_text())["steps"] == [10, 10]
 
 
 def test_bad_world_model_input_exits_2(tmp_path):

@@ -145,3 +145,17 @@ class RealEnvPlayer:
 
     def close(self) -> None:
         self.env.close()
+
+
+def world_model_actor(run_path, env: gym.Env):  # noqa: ANN001, ANN201 - (act(obs), reset())
+    """The final controller of a world-model run acting in ``env`` (a frame env), for ``rlgen collect``."""
+    from rlgen.agents.world_model.evolution import load_controller_params
+    from rlgen.kinds import load_saved_config
+
+    run = RunDir.open(run_path)
+    config = load_saved_config(run.config_file)
+    parts = load_parts(config, run)
+    parts.controller.set_flat(load_controller_params(run, "final"))
+    policy = WorldModelPolicy(parts, use_h=config.controller.inputs == "z_h")
+    image_obs = has_image_observations(env)
+    return (lambda obs: policy.act(grab_frame(env, obs, parts.spec, image_obs=image_obs))), policy.reset
