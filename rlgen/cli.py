@@ -296,7 +296,7 @@ def _sample(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _collect(args: argparse.Namespace, argv: list[str]) -> int:
-    if args.frames or args.policy in ("random", "brownian"):
+    if args.frames or args.policy in ("random", "brownian") or _is_world_model_run(Path(args.policy)):
         return _collect_frames(args)
     from rlgen.data.demonstrations import check_new_demos_path
     from rlgen.sb3.collect import collect_demonstrations
@@ -314,6 +314,19 @@ def _collect(args: argparse.Namespace, argv: list[str]) -> int:
         f"{meta['random_return_mean']:.2f})"
     )
     return 0
+
+
+def _is_world_model_run(path: Path) -> bool:
+    """A world-model run directory (collecting from it means frames: its controller acts on them)."""
+    from rlgen.config import read_yaml_file
+    from rlgen.runs import CONFIG_FILE
+
+    if not (path / CONFIG_FILE).is_file():
+        return False
+    try:
+        return read_yaml_file(path / CONFIG_FILE).get("kind") == "world_model"
+    except RlgenError:
+        return False
 
 
 def _collect_frames(args: argparse.Namespace) -> int:
@@ -362,8 +375,6 @@ def _policy_files(args: argparse.Namespace):  # noqa: ANN202 - (EnvConfig, zip p
         if args.env and args.env != env_cfg.id:
             raise RlgenError(f"{policy} was trained on {env_cfg.id!r}, not --env {args.env!r}")
         if config.kind == "world_model":
-            if not (args.frames or args.policy in ("random", "brownian")):
-                raise RlgenError(f"{policy} is a world-model run: collect frames from it with --frames")
             from rlgen.agents.world_model.evolution import load_controller_params
 
             load_controller_params(run, "final")  # a one-line error now if it has no controller yet
