@@ -137,7 +137,8 @@ class ControllerSection:
     dream_max_steps: int = 1000
     """Length cap of a dream episode."""
     executor: Literal["process", "ray"] = "process"
-    """Where candidates are evaluated: local worker processes, or Ray (needs ``pip install 'rlgen[ray]'``)."""
+    """Where candidates are evaluated and stage 1's episodes played: local worker processes, or Ray (needs
+    ``pip install 'rlgen[ray]'``)."""
     workers: int = 2
     """Worker processes (or Ray actors)."""
     address: str = ""

@@ -34,7 +34,9 @@ def _collect(config: Config, run: RunDir) -> None:
     shutil.rmtree(out, ignore_errors=True)  # an unfinished collection of this run (the stage is not done)
     env_cfg = replace(config.env, max_episode_steps=c.max_steps) if c.max_steps else config.env
     job = FrameJob(env=env_cfg, spec=FrameSpec(size=c.size), out=out, seed=config.env.seed, policy=c.policy)
-    meta = collect_frames(job, c.episodes, c.workers)
+    ray = config.controller.executor == "ray"  # collect where the candidates will be evaluated
+    meta = collect_frames(job, c.episodes, c.workers, executor=config.controller.executor,
+                          address=(config.controller.address or None) if ray else None)  # fmt: skip
     print(f"collected {meta['episodes']} episodes, {meta['frames']} frames ({meta['seconds']:.0f} s)")
 
 
