@@ -30,7 +30,7 @@ from rlgen.agents.world_model import train  # noqa: E402
 from rlgen.agents.world_model.evolution import load_controller_params  # noqa: E402
 from rlgen.agents.world_model.workers import close_worker, play_task, setup_worker  # noqa: E402
 from rlgen.config import to_dict  # noqa: E402
-from rlgen.kinds import load_run_config  # noqa: E402
+from rlgen.kinds import load_run_config, load_saved_config  # noqa: E402
 from rlgen.parallel import make_executor  # noqa: E402
 from rlgen.runs import RunDir  # noqa: E402
 
@@ -38,6 +38,10 @@ CONFIG = ROOT / "run_configs" / "world_model_carracing.yaml"
 
 
 def make_run(folder: Path, name: str, overrides: list[str]) -> tuple[object, RunDir]:
+    """A new run, or the existing one of that name in ``folder`` (resumed: finished stages are skipped)."""
+    if (folder / name / "config.yaml").is_file():
+        run = RunDir.open(folder / name)
+        return load_saved_config(run.config_file), run
     config = load_run_config(CONFIG, overrides=overrides)
     run = RunDir.create(output_dir=folder, name=name, seed=0, run_dir=folder / name)
     run.write_start(to_dict(config), ["benchmark", name, *overrides])
@@ -111,6 +115,7 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100, help="held-out tracks for the final score")
     parser.add_argument("--variants", default="full,zonly,pixelcnn")
     parser.add_argument("--pixelcnn-frames", type=int, default=10_000, help="frames per V epoch for pixelcnn")
+    parser.add_argument("--folder", type=Path, help="keep the runs here (rerunning resumes them); default: a temp dir")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     controller = [f"controller.generations={args.generations}", f"controller.population={args.population}",
@@ -119,17 +124,18 @@ def main() -> None:
     common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller]
     results: dict[str, dict] = {"budget": vars(args) | {"json": str(args.json)}}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = args.folder or Path(tmp)
         config, full = make_run(folder, "full", [f"collect.episodes={args.episodes}", *common])
         results["full"] = {"train_wall_s": timed_train(config, full)}
-        frames = f"collect.path={full / 'frames'}"
+        frames = f"collect.path={full.path / 'frames'}"
         results["collect"] = json.loads((full / "frames" / "manifest.json").read_text())["seconds"]
         results["full"]["vision"] = json.loads((full / "vision" / "metrics.json").read_text())
         variants = args.variants.split(",")
         if "zonly" in variants:
             config, zonly = make_run(folder, "zonly", [frames, "controller.inputs=z", *common])
-            shutil.copytree(full / "vision", zonly / "vision")  # the same V: the ablation changes only C's input
-            (zonly / "stages.json").write_text(json.dumps(["collect", "vision"]))
+            if not (zonly / "stages.json").is_file():  # the same V: the ablation changes only C's input
+                shutil.copytree(full / "vision", zonly / "vision")
+                (zonly / "stages.json").write_text(json.dumps(["collect", "vision"]))
             results["zonly"] = {"train_wall_s": timed_train(config, zonly)}
         if "pixelcnn" in variants:
             config, pcnn = make_run(folder, "pixelcnn", [frames, "vision.encoder=pixelcnn",
