@@ -219,3 +219,18 @@ def test_bad_world_model_input_exits_2(tmp_path):
     assert_user_error(run_cli("train", str(CARRACING), "--set", "controller.generatons=3"), "generations")
     assert_user_error(run_cli("train", str(DREAM), "--set", "memory.reward_head=false"), "reward_head")
     assert not (tmp_path / "runs").exists()
+
+
+def test_parallel_evaluation_gives_the_sequential_returns(debug_run):
+    from dataclasses import replace
+
+    from rlgen.agents.world_model import evaluate
+    from rlgen.evaluation import EvalOptions
+    from rlgen.kinds import load_saved_config
+
+    run = RunDir.open(debug_run)
+    config = load_saved_config(run.config_file)
+    sequential = evaluate(config, run, EvalOptions(episodes=3, seed=5))
+    parallel = evaluate(replace(config, controller=replace(config.controller, workers=2)), run,
+                        EvalOptions(episodes=3, seed=5))  # fmt: skip
+    assert parallel.returns == sequential.returns and len(set(sequential.returns)) > 1

@@ -52,16 +52,34 @@ def train(config: Config, run: RunDir) -> None:
 
 def evaluate(config: Config, run: RunDir, options: EvalOptions) -> EvalResult:
     """The controller (final: the CMA-ES mean; best: the best training candidate; last: the latest
-    checkpoint) on ``options.episodes`` tracks (default 100) with seeds seed, seed + 1, ..."""
+    checkpoint) on ``options.episodes`` tracks (default 100) with seeds seed, seed + 1, ...; in parallel on
+    ``controller.workers`` workers unless a video is recorded (the same returns either way)."""
     from rlgen.agents.world_model.agent import RealEnvPlayer, load_parts
     from rlgen.agents.world_model.evolution import load_controller_params
     from rlgen.evaluation import VideoRecorder
 
     params = load_controller_params(run, options.checkpoint)
+    episodes = options.episodes or DEFAULT_EVAL_EPISODES
+    if options.video is None and config.controller.workers > 1 and episodes > 1:
+        return _evaluate_in_parallel(config, run, params, episodes, options.seed)
     player = RealEnvPlayer(config, load_parts(config, run), training=False, video=options.video is not None)
     video = VideoRecorder(options.video) if options.video is not None else None
     try:
-        return player.play(params, episodes=options.episodes or DEFAULT_EVAL_EPISODES, seed=options.seed,
-                           video=video)  # fmt: skip
+        return player.play(params, episodes=episodes, seed=options.seed, video=video)
     finally:
         player.close()
+
+
+def _evaluate_in_parallel(config: Config, run: RunDir, params, episodes: int, seed: int) -> EvalResult:  # noqa: ANN001
+    """The same episodes on the run's executor (``controller.workers`` processes or Ray actors)."""
+    from rlgen.agents.world_model.workers import close_worker, play_task, setup_worker
+    from rlgen.parallel import make_executor
+
+    c = config.controller
+    executor = make_executor(c.executor, min(c.workers, episodes), setup_worker, str(run.path), play_task,
+                             address=c.address or None, teardown=close_worker)  # fmt: skip
+    try:
+        results = list(executor.imap([("eval", params, seed + i) for i in range(episodes)]))
+    finally:
+        executor.close()
+    return EvalResult(tuple(float(r) for r, _ in results), tuple(int(n) for _, n in results))
