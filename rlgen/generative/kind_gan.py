@@ -146,10 +146,11 @@ def quality(model, config, data) -> dict[str, float]:  # noqa: ANN001
 
     if not hasattr(data, "train"):
         return {}  # frames: no labels to train the scoring classifier on
-    with torch.random.fork_rng():
+    with torch.random.fork_rng():  # the metric must not move the run's random stream
+        classifier = classifier_for(config.data.dataset, data.train)  # its first load draws initial weights
         torch.manual_seed(12345)
         samples = model.sample(QUALITY_SAMPLES)
-    return sample_quality(classifier_for(config.data.dataset, data.train), samples, data.test)
+    return sample_quality(classifier, samples, data.test)
 
 
 def test_error(model, data) -> float:  # noqa: ANN001
