@@ -122,7 +122,7 @@ def main() -> None:
                   f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps}",
                   "controller.negative_stop=50", "controller.eval_every=5", "controller.eval_episodes=4"]  # fmt: skip
     common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller]
-    results: dict[str, dict] = {"budget": vars(args) | {"json": str(args.json)}}
+    results: dict[str, dict] = {"budget": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
         config, full = make_run(folder, "full", [f"collect.episodes={args.episodes}", *common])
