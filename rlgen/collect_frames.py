@@ -63,23 +63,23 @@ def _start_worker(job: FrameJob) -> None:
         job=job,
         env=env,
         image_obs=has_image_observations(env),
-        act=None if job.policy in EXPLORATION else _policy_actor(job, env),
     )
+    _WORKER["act"], _WORKER["reset"] = (None, None) if job.policy in EXPLORATION else _policy_actor(job, env)
 
 
-def _policy_actor(job: FrameJob, env: Any):  # noqa: ANN202 - ActFn
+def _policy_actor(job: FrameJob, env: Any):  # noqa: ANN202 - (ActFn, reset or None)
+    """The policy's act(obs), and what to call at each episode start (None for stateless policies)."""
     if Path(job.policy).is_dir():
         from rlgen.agents.world_model.agent import world_model_actor
 
-        act, _WORKER["reset"] = world_model_actor(Path(job.policy), env)
-        return act
+        return world_model_actor(Path(job.policy), env)
     from rlgen.sb3.acting import policy_act_fn
     from rlgen.sb3.normalization import load_obs_stats
     from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
 
     policy = load_policy(read_sb3_zip(Path(job.policy)), env.observation_space, env.action_space, algo=job.algo)
     stats = load_obs_stats(job.stats) if job.stats is not None else None
-    return policy_act_fn(policy, stats, deterministic=job.deterministic)
+    return policy_act_fn(policy, stats, deterministic=job.deterministic), None
 
 
 def _play_episode(index: int) -> tuple[int, int, float]:
@@ -87,7 +87,7 @@ def _play_episode(index: int) -> tuple[int, int, float]:
     job, env, image_obs = _WORKER["job"], _WORKER["env"], _WORKER["image_obs"]
     act = _WORKER["act"] or exploration_policy(job.policy, env.action_space, job.seed + index)
     obs, _ = env.reset(seed=job.seed + index)
-    if "reset" in _WORKER:
+    if _WORKER["reset"] is not None:
         _WORKER["reset"]()
     frames, actions, rewards, terminated, truncated = (
         [grab_frame(env, obs, job.spec, image_obs=image_obs)],

@@ -86,6 +86,10 @@ class VAE(nn.Module):
     def features(self, x: Tensor) -> Tensor:
         return torch.relu(self.encoder(to_unit(x, self.levels)))
 
+    def posterior_params(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The base Gaussian of q(z | x): (mean, log sigma) per latent dimension (before any IAF steps)."""
+        return self.posterior.base(self.features(x))
+
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x | z) per example."""
         if self.pixelcnn is not None:
@@ -149,5 +153,5 @@ class VAE(nn.Module):
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01) -> int:
         """Latent dimensions whose posterior mean varies across x (Burda et al. 2016, Section 5.2)."""
-        mean, _ = self.posterior.base(self.features(x))
+        mean, _ = self.posterior_params(x)
         return int((mean.var(dim=0) > threshold).sum())

@@ -10,6 +10,7 @@ episode is a deterministic function of the controller parameters and the env see
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -18,6 +19,7 @@ import torch
 
 from rlgen.agents.world_model.config import Config
 from rlgen.agents.world_model.memory import load_memory
+from rlgen.agents.world_model.step import act_and_remember
 from rlgen.agents.world_model.vision import load_vision
 from rlgen.data.frame_shards import FrameShards
 from rlgen.envs.action_codec import ActionCodec
@@ -32,9 +34,7 @@ from rlgen.runs import RunDir
 FRAMES_DIR = "frames"
 
 
-def frames_folder(config: Config, run: RunDir):  # noqa: ANN201 - Path
-    from pathlib import Path
-
+def frames_folder(config: Config, run: RunDir) -> Path:
     return Path(config.collect.path) if config.collect.path else run / FRAMES_DIR
 
 
@@ -95,13 +95,9 @@ class WorldModelPolicy:
     @torch.no_grad()
     def act(self, frame: np.ndarray) -> Any:
         parts = self.parts
-        x = torch.as_tensor(np.array(frame[None], dtype=np.int64))
-        z, _ = parts.vision.posterior.base(parts.vision.features(x))
-        features = torch.cat([z, self.state[0][0]], dim=1) if self.use_h else z
-        action = parts.codec.to_env(parts.controller(features)[0].numpy())
-        if self.state is not None:
-            a = torch.from_numpy(parts.codec.features(np.asarray(action)))
-            _, self.state = parts.memory.lstm(torch.cat([z, a], dim=1)[:, None], self.state)
+        z, _ = parts.vision.posterior_params(torch.as_tensor(np.array(frame[None], dtype=np.int64)))
+        action, _, self.state = act_and_remember(parts.controller, parts.codec, parts.memory, z, self.state,
+                                                 use_h=self.use_h)  # fmt: skip
         return action
 
 

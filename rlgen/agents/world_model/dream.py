@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rlgen.agents.world_model.series import LatentSeries
+from rlgen.agents.world_model.step import act_and_remember
 from rlgen.envs.action_codec import ActionCodec
 from rlgen.models.controller import Controller
 from rlgen.models.mdn_rnn import MDNRNN, MDNOutput, sample_mixture
@@ -33,10 +34,8 @@ class Dream:
         z = self.start_mu[first : first + 1] + self.start_std[first : first + 1] * noise
         state = self.memory.initial_state(1)
         for _ in range(steps):
-            features = torch.cat([z, state[0][0]], dim=1) if self.use_h else z
-            action = self.codec.to_env(self.controller(features)[0].numpy())
-            a = torch.from_numpy(self.codec.features(np.asarray(action)))
-            out, _, state = self.memory(z[:, None], a[:, None], state)
+            _, h, state = act_and_remember(self.controller, self.codec, self.memory, z, state, use_h=self.use_h)
+            out = self.memory.heads(h)
             z = sample_mixture(out.logits[:, 0], out.mu[:, 0], out.sigma[:, 0], self.temperature, generator)
             yield z, out
 

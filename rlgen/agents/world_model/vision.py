@@ -62,7 +62,7 @@ def encode(vision: torch.nn.Module, frames: np.ndarray, batch: int = 256) -> tup
     means, log_stds = [], []
     for start in range(0, len(frames), batch):
         x = torch.from_numpy(frames[start : start + batch]).long()
-        mean, log_std = vision.posterior.base(vision.features(x))
+        mean, log_std = vision.posterior_params(x)
         means.append(mean.numpy())
         log_stds.append(log_std.numpy())
     return np.concatenate(means).astype(np.float32), np.concatenate(log_stds).astype(np.float32)
