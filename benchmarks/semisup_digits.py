@@ -59,7 +59,8 @@ def supervised_only(seed: int, per_class: int, steps: int) -> float:
     images, labels = train.per_class(per_class, seed).tensors()
     x = to_unit(images, train.levels)
     d = Discriminator(
-        train.shape, 10, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise
+        train.shape, 10, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise,
+        train_scale=m.d_train_scale,
     )
     optimizer = torch.optim.Adam(d.parameters(), lr=config.train.learning_rate, betas=(m.adam_beta1, 0.999))
     for _ in range(steps):

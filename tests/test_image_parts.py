@@ -168,3 +168,22 @@ def test_iaf_log_density_matches_brute_force_change_of_variables():
         assert float((jac - torch.diag(torch.diagonal(jac))).abs().sum()) > 1e-3  # autoregressive, not diagonal
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+def test_weight_norm_with_a_frozen_scale_keeps_its_initial_scale():
+    """train_scale=False (the original improved-GAN hidden layers): g is set from the first batch, is not a
+    parameter the optimiser can grow, and survives a save/load."""
+    torch.manual_seed(0)
+    frozen = WNLinear(8, 5, train_scale=False)
+    frozen(torch.randn(128, 8) * 4)
+    assert "g" not in dict(frozen.named_parameters()) and "g" in frozen.state_dict()
+    initial_g = frozen.g.clone()
+    assert not torch.allclose(initial_g, torch.ones(5))
+    optimizer = torch.optim.SGD(frozen.parameters(), lr=1.0)
+    frozen(torch.randn(16, 8)).pow(2).sum().backward()
+    optimizer.step()
+    assert torch.equal(frozen.g, initial_g)
+    restored = WNLinear(8, 5, train_scale=False)
+    restored.load_state_dict(frozen.state_dict())
+    assert torch.equal(restored.g, initial_g)
+    assert "g" in dict(WNLinear(8, 5).named_parameters())

@@ -38,6 +38,9 @@ class GANModelConfig:
     """Std of the Gaussian noise on the discriminator's input (mlp; 0: off)."""
     hidden_noise: float = 0.5
     """Std of the Gaussian noise after each discriminator layer (mlp; 0: off)."""
+    d_train_scale: bool = False
+    """mlp: train the weight-norm scales of the discriminator's hidden layers (false: frozen after the
+    data-dependent initialisation, as the original improved-GAN code does)."""
     ema_decay: float = 0.999
     """Polyak/EMA average of the generator used for samples and metrics (0: the raw generator)."""
     adam_beta1: float = 0.5
@@ -118,6 +121,7 @@ def build_networks(config, image_shape, z_dim: int, outputs: int):  # noqa: ANN0
                           norm="virtual" if t.virtual_batch_norm else "batch", n_ref=t.vbn_reference)  # fmt: skip
     discriminator = Discriminator(
         image_shape, outputs, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise,
+        train_scale=m.d_train_scale,
         minibatch_discrimination=t.minibatch_discrimination, mbd_kernels=t.mbd_kernels, mbd_dim=t.mbd_dim,
         minibatch_std=t.minibatch_std,
     )

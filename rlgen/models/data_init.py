@@ -57,12 +57,19 @@ class ActNorm(DataDependentInit):
 
 
 class _WeightNorm(DataDependentInit):
-    """w = g * v / ||v|| (norm over all but the output dimension), plus bias; data-dependent g and b."""
+    """w = g * v / ||v|| (norm over all but the output dimension), plus bias; data-dependent g and b.
 
-    def __init__(self, weight_shape: tuple[int, ...]):
+    ``train_scale=False`` freezes g after the data-dependent initialisation (a buffer, not a parameter), as
+    the hidden layers of the original improved-GAN code do (``nn.DenseLayer(train_scale=False)``): the layer
+    can then not grow its activations to drown the noise layers that follow it."""
+
+    def __init__(self, weight_shape: tuple[int, ...], train_scale: bool = True):
         super().__init__()
         self.v = nn.Parameter(torch.randn(weight_shape) * 0.05)
-        self.g = nn.Parameter(torch.ones(weight_shape[0]))
+        if train_scale:
+            self.g = nn.Parameter(torch.ones(weight_shape[0]))
+        else:
+            self.register_buffer("g", torch.ones(weight_shape[0]))
         self.bias = nn.Parameter(torch.zeros(weight_shape[0]))
 
     def weight(self) -> Tensor:
@@ -88,8 +95,8 @@ class _WeightNorm(DataDependentInit):
 class WNLinear(_WeightNorm):
     """Weight-normalised linear layer."""
 
-    def __init__(self, in_features: int, out_features: int):
-        super().__init__((out_features, in_features))
+    def __init__(self, in_features: int, out_features: int, train_scale: bool = True):
+        super().__init__((out_features, in_features), train_scale)
 
     def apply_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         return F.linear(x, weight, bias)
@@ -98,8 +105,9 @@ class WNLinear(_WeightNorm):
 class WNConv2d(_WeightNorm):
     """Weight-normalised 2-d convolution (``padding`` as in ``nn.Conv2d``)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
-        super().__init__((out_channels, in_channels, kernel_size, kernel_size))
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 train_scale: bool = True):  # fmt: skip
+        super().__init__((out_channels, in_channels, kernel_size, kernel_size), train_scale)
         self.stride, self.padding = stride, padding
 
     def apply_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

@@ -92,14 +92,17 @@ class Discriminator(nn.Module):
 
     def __init__(self, image_shape: Sequence[int], outputs: int = 1, *, arch: str = "mlp",
                  hidden: Sequence[int] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
-                 hidden_noise: float = 0.5, minibatch_discrimination: bool = False, mbd_kernels: int = 100,
-                 mbd_dim: int = 5, minibatch_std: bool = False):  # fmt: skip
+                 hidden_noise: float = 0.5, train_scale: bool = False, minibatch_discrimination: bool = False,
+                 mbd_kernels: int = 100, mbd_dim: int = 5, minibatch_std: bool = False):  # fmt: skip
         super().__init__()
         self.trunk, width = (
-            self._mlp(image_shape, hidden, input_noise, hidden_noise) if arch == "mlp" else self._conv(image_shape)
-        )
+            self._mlp(image_shape, hidden, input_noise, hidden_noise, train_scale)
+            if arch == "mlp" else self._conv(image_shape)
+        )  # fmt: skip
         self.feature_dim = width
-        head: list[nn.Module] = []
+        # the noise after the last hidden layer sits after the features, so feature matching compares the
+        # layer's clean output (the original MNIST code matches layers[-3], the dense layer before its noise)
+        head: list[nn.Module] = [GaussianNoise(hidden_noise)] if arch == "mlp" and hidden_noise > 0 else []
         if minibatch_std:
             head.append(MinibatchStdDev())
             width += 1
@@ -110,13 +113,16 @@ class Discriminator(nn.Module):
         self.out = WNLinear(width, outputs) if arch == "mlp" else nn.Linear(width, outputs)
 
     @staticmethod
-    def _mlp(
-        shape: Sequence[int], hidden: Sequence[int], input_noise: float, hidden_noise: float
-    ) -> tuple[nn.Module, int]:
+    def _mlp(shape: Sequence[int], hidden: Sequence[int], input_noise: float, hidden_noise: float,
+             train_scale: bool) -> tuple[nn.Module, int]:  # fmt: skip
+        """Noise on the input, then weight-normalised ReLU layers each followed by noise (the last one's noise
+        is in the head). ``train_scale`` False: the weight-norm scales stay at their data-dependent initial
+        values, as in the original code's hidden layers."""
         layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
         width = math.prod(shape)
-        for h in hidden:
-            layers += [WNLinear(width, h), nn.ReLU(), GaussianNoise(hidden_noise)]
+        for i, h in enumerate(hidden):
+            layers += [GaussianNoise(hidden_noise)] if i else []
+            layers += [WNLinear(width, h, train_scale=train_scale), nn.ReLU()]
             width = h
         return nn.Sequential(*layers), width
 
