@@ -135,6 +135,24 @@ def test_ema_generator_tracks_the_generator():
     images = model.sample(3)
     assert images.dtype == torch.long and images.min() >= 0 and images.max() <= 16
     assert torch.equal(to_levels(to_unit(images, 17), 17), images)
+    assert model.ema_discriminator is None and model.eval_discriminator() is model.discriminator
+
+
+def test_ema_discriminator_averages_parameters_and_copies_weight_norm_state():
+    """The semi-supervised classifier is measured with averaged discriminator weights (original code)."""
+    torch.manual_seed(0)
+    discriminator = Discriminator((1, 8, 8), 10, hidden=(16, 8))
+    model = GAN(Generator((1, 8, 8), 4, hidden=(8,)), discriminator, 17, ema_decay=0.0, d_ema_decay=0.75)
+    discriminator(torch.rand(32, 1, 8, 8))  # data-dependent init of the live discriminator only
+    old = [p.clone() for p in model.ema_discriminator.parameters()]
+    model.update_ema()
+    average = model.eval_discriminator()
+    assert average is model.ema_discriminator
+    for avg, was, new in zip(average.parameters(), old, discriminator.parameters(), strict=True):
+        assert torch.allclose(avg, 0.75 * was + 0.25 * new)
+    for avg, new in zip(average.buffers(), discriminator.buffers(), strict=True):
+        assert torch.equal(avg, new)  # frozen weight-norm scales and the "initialized" flags come along
+    assert all(not p.requires_grad for p in average.parameters())
 
 
 def test_code_accuracy_uses_hungarian_matching():

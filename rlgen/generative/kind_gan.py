@@ -43,6 +43,8 @@ class GANModelConfig:
     data-dependent initialisation, as the original improved-GAN code does)."""
     ema_decay: float = 0.999
     """Polyak/EMA average of the generator used for samples and metrics (0: the raw generator)."""
+    d_ema_decay: float = 0.0
+    """EMA of the discriminator used to measure the semi-supervised test error (0: the raw discriminator)."""
     adam_beta1: float = 0.5
     """Adam's beta1 for both players (0.5 as DCGAN and the original code)."""
     objective: Literal["standard", "semisupervised"] = "standard"
@@ -57,8 +59,9 @@ class GANModelConfig:
     def __post_init__(self) -> None:
         if self.z_dim < 1 or self.labels_per_class < 1:
             raise ValueError("'z_dim' and 'labels_per_class' must be >= 1")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"'ema_decay' must be in [0, 1), got {self.ema_decay}")
+        for name in ("ema_decay", "d_ema_decay"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"'{name}' must be in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - GAN
 
     semisupervised = config.model.objective == "semisupervised"
     generator, discriminator = build_networks(config, image_shape, config.model.z_dim, 10 if semisupervised else 1)
-    return GAN(generator, discriminator, levels, ema_decay=config.model.ema_decay)
+    return GAN(generator, discriminator, levels, ema_decay=config.model.ema_decay, d_ema_decay=config.model.d_ema_decay)
 
 
 def make_learner(model, config: Config, data):  # noqa: ANN001, ANN201 - GanLearner
@@ -167,7 +170,7 @@ def test_error(model, data) -> float:  # noqa: ANN001
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        logits, _ = model.discriminator(to_unit(images, model.levels))
+        logits, _ = model.eval_discriminator()(to_unit(images, model.levels))
     model.train(was_training)
     return float((logits.argmax(1) != labels).float().mean())
 

@@ -154,13 +154,18 @@ class Discriminator(nn.Module):
 
 class GAN(nn.Module):
     """Generator, discriminator and the Polyak/EMA average of the generator's weights that evaluation
-    and sampling use (``ema_decay`` 0: the raw generator). Latents are uniform in [-1, 1] as in the
-    original code; InfoGAN appends its codes to them (see :mod:`rlgen.models.infogan`)."""
+    and sampling use (``ema_decay`` 0: the raw generator). ``d_ema_decay`` > 0 also keeps an average of the
+    discriminator, which the semi-supervised classifier is evaluated with (the original improved-GAN code
+    tests with averaged discriminator parameters). Latents are uniform in [-1, 1] as in the original code;
+    InfoGAN appends its codes to them (see :mod:`rlgen.models.infogan`)."""
 
-    def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, ema_decay: float = 0.999):
+    def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, ema_decay: float = 0.999,
+                 d_ema_decay: float = 0.0):  # fmt: skip
         super().__init__()
         self.generator, self.discriminator, self.levels, self.ema_decay = generator, discriminator, levels, ema_decay
+        self.d_ema_decay = d_ema_decay
         self.ema_generator = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
+        self.ema_discriminator = copy.deepcopy(discriminator).requires_grad_(False) if d_ema_decay > 0 else None
 
     @property
     def z_dim(self) -> int:
@@ -169,18 +174,18 @@ class GAN(nn.Module):
     def sample_z(self, n: int) -> Tensor:
         return torch.rand(n, self.z_dim, device=self.generator.reference_z.device) * 2 - 1
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        """theta_ema <- decay * theta_ema + (1 - decay) * theta (buffers such as batch-norm statistics copied)."""
-        if self.ema_generator is None:
-            return
-        for avg, new in zip(self.ema_generator.parameters(), self.generator.parameters(), strict=True):
-            avg.lerp_(new, 1 - self.ema_decay)
-        for avg, new in zip(self.ema_generator.buffers(), self.generator.buffers(), strict=True):
-            avg.copy_(new)
+        """Update the averaged generator (and discriminator, when kept)."""
+        if self.ema_generator is not None:
+            _average_into(self.ema_generator, self.generator, self.ema_decay)
+        if self.ema_discriminator is not None:
+            _average_into(self.ema_discriminator, self.discriminator, self.d_ema_decay)
 
     def eval_generator(self) -> Generator:
         return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def eval_discriminator(self) -> Discriminator:
+        return self.ema_discriminator if self.ema_discriminator is not None else self.discriminator
 
     @torch.no_grad()
     def generate(self, z: Tensor) -> Tensor:
@@ -195,3 +200,13 @@ class GAN(nn.Module):
     def sample(self, n: int) -> Tensor:
         """n integer images."""
         return to_levels(self.generate(self.sample_z(n)), self.levels)
+
+
+@torch.no_grad()
+def _average_into(average: nn.Module, module: nn.Module, decay: float) -> None:
+    """theta_avg <- decay * theta_avg + (1 - decay) * theta; buffers (batch-norm statistics, weight-norm
+    initialisation state) are copied."""
+    for avg, new in zip(average.parameters(), module.parameters(), strict=True):
+        avg.lerp_(new, 1 - decay)
+    for avg, new in zip(average.buffers(), module.buffers(), strict=True):
+        avg.copy_(new)
