@@ -192,3 +192,24 @@ def test_infogan_q_recovers_its_categorical_code():
     torch.set_num_threads(threads)
     accuracy = float((predicted == cats[:, 0]).float().mean())
     assert accuracy > 0.5, accuracy  # chance is 0.1
+
+
+def test_fully_connected_layers_and_a_separate_discriminator_learning_rate():
+    """InfoGAN's MNIST set-up: FC hidden layers in both conv networks, D (and Q) at 2e-4 while G uses 1e-3."""
+    from rlgen.data.images import load_image_set
+    from rlgen.generative.data_source import InMemoryImages
+    from rlgen.generative.gan_learner import GanLearner
+    from rlgen.generative.kind_infogan import build_model
+
+    overrides = ["model.fc_hidden=[48]", "model.d_learning_rate=2.0e-4", "train.learning_rate=1.0e-3"]
+    config = load_run_config(CONFIGS / "infogan_digits.yaml", overrides=overrides)
+    train = load_image_set("digits", "train")
+    model = build_model(config, train.shape, train.levels)
+    widths = [m.out_features for m in model.generator.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths[0] == 48 and model.discriminator.feature_dim == 48
+    learner = GanLearner(model, config, InMemoryImages(train, load_image_set("digits", "test")))
+    assert learner.opt_d.param_groups[0]["lr"] == 2e-4 and learner.opt_g.param_groups[0]["lr"] == 1e-3
+    q_params = {id(p) for p in model.q_head.parameters()}
+    assert q_params <= {id(p) for p in learner.opt_d.param_groups[0]["params"]}
+    images, labels = train.tensors()
+    learner.step(images[:16], labels[:16])

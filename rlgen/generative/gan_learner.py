@@ -27,7 +27,8 @@ class GanLearner:
         if isinstance(model, InfoGAN):
             d_params += list(model.q_head.parameters())  # Q shares D's trunk and optimiser (original code)
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=lr, betas=betas)
-        self.opt_d = torch.optim.Adam(d_params, lr=lr, betas=betas)
+        d_lr = self.m.d_learning_rate if self.m.d_learning_rate is not None else lr
+        self.opt_d = torch.optim.Adam(d_params, lr=d_lr, betas=betas)
         self.history = None
         if self.t.historical_averaging > 0:
             self.history = {"g": L.HistoricalAverage(model.generator), "d": L.HistoricalAverage(model.discriminator)}

@@ -34,6 +34,9 @@ class GANModelConfig:
     """Generator hidden layers (mlp)."""
     d_hidden: tuple[int, ...] = (1000, 500, 250, 250, 250)
     """Discriminator hidden layers (mlp); the last one is the feature-matching layer."""
+    fc_hidden: tuple[int, ...] = ()
+    """conv: fully connected hidden layers in the generator (before the first feature map) and in the
+    discriminator (after the convs), as InfoGAN's MNIST networks (1024)."""
     input_noise: float = 0.3
     """Std of the Gaussian noise on the discriminator's input (mlp; 0: off)."""
     hidden_noise: float = 0.5
@@ -47,6 +50,8 @@ class GANModelConfig:
     """EMA of the discriminator used to measure the semi-supervised test error (0: the raw discriminator)."""
     adam_beta1: float = 0.5
     """Adam's beta1 for both players (0.5 as DCGAN and the original code)."""
+    d_learning_rate: float | None = None
+    """The discriminator's (and InfoGAN's Q head's) learning rate; null: train.learning_rate for both."""
     objective: Literal["standard", "semisupervised"] = "standard"
     """standard GAN, or the K+1 classifier of Section 5 (needs a labelled dataset)."""
     labels_per_class: int = 10
@@ -59,6 +64,10 @@ class GANModelConfig:
     def __post_init__(self) -> None:
         if self.z_dim < 1 or self.labels_per_class < 1:
             raise ValueError("'z_dim' and 'labels_per_class' must be >= 1")
+        if self.d_learning_rate is not None and self.d_learning_rate <= 0:
+            raise ValueError(f"'d_learning_rate' must be > 0 (or null), got {self.d_learning_rate}")
+        if any(h < 1 for h in self.fc_hidden):
+            raise ValueError(f"'fc_hidden' sizes must be >= 1, got {list(self.fc_hidden)}")
         for name in ("ema_decay", "d_ema_decay"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"'{name}' must be in [0, 1), got {getattr(self, name)}")
@@ -120,11 +129,11 @@ def build_networks(config, image_shape, z_dim: int, outputs: int):  # noqa: ANN0
     from rlgen.models.gan import Discriminator, Generator
 
     m, t = config.model, config.techniques
-    generator = Generator(image_shape, z_dim, arch=m.arch, hidden=m.g_hidden,
+    generator = Generator(image_shape, z_dim, arch=m.arch, hidden=m.g_hidden, fc_hidden=m.fc_hidden,
                           norm="virtual" if t.virtual_batch_norm else "batch", n_ref=t.vbn_reference)  # fmt: skip
     discriminator = Discriminator(
         image_shape, outputs, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise,
-        train_scale=m.d_train_scale,
+        train_scale=m.d_train_scale, fc_hidden=m.fc_hidden,
         minibatch_discrimination=t.minibatch_discrimination, mbd_kernels=t.mbd_kernels, mbd_dim=t.mbd_dim,
         minibatch_std=t.minibatch_std,
     )

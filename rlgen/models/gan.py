@@ -39,12 +39,15 @@ def to_levels(x: Tensor, levels: int) -> Tensor:
 
 class Generator(nn.Module):
     """z (N, z_dim) -> image (N, C, H, W) in [-1, 1]. ``norm``: ``batch``, ``virtual`` (VBN with a fixed
-    reference batch of ``n_ref`` latent vectors drawn at construction) or ``none``."""
+    reference batch of ``n_ref`` latent vectors drawn at construction) or ``none``. ``fc_hidden`` (conv):
+    fully connected layers before the dense layer that makes the first feature map (InfoGAN's MNIST
+    generator has one of 1024)."""
 
     def __init__(self, image_shape: Sequence[int], z_dim: int, *, arch: str = "mlp", hidden: Sequence[int] = (500, 500),
-                 norm: str = "batch", n_ref: int = 64):  # fmt: skip
+                 norm: str = "batch", n_ref: int = 64, fc_hidden: Sequence[int] = ()):  # fmt: skip
         super().__init__()
         self.image_shape, self.z_dim, self.norm_kind = tuple(image_shape), z_dim, norm
+        self.fc_hidden = tuple(fc_hidden)
         self.n_ref = n_ref if norm == "virtual" else 0
         self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
         self.net = self._mlp(hidden) if arch == "mlp" else self._conv()
@@ -67,7 +70,12 @@ class Generator(nn.Module):
 
     def _conv(self) -> nn.Sequential:
         start, convs = DECODERS[_side(self.image_shape)]
-        layers: list[nn.Module] = [nn.Linear(self.z_dim, math.prod(start)), nn.Unflatten(1, start)]
+        layers: list[nn.Module] = []
+        width = self.z_dim
+        for h in self.fc_hidden:
+            layers += [nn.Linear(width, h), self._norm(h), nn.ReLU()]
+            width = h
+        layers += [nn.Linear(width, math.prod(start)), nn.Unflatten(1, start)]
         layers += [self._norm(start[0], conv=True), nn.ReLU()]
         channels = start[0]
         for i, (out, kernel, stride, pad) in enumerate(convs):
@@ -93,11 +101,12 @@ class Discriminator(nn.Module):
     def __init__(self, image_shape: Sequence[int], outputs: int = 1, *, arch: str = "mlp",
                  hidden: Sequence[int] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
                  hidden_noise: float = 0.5, train_scale: bool = False, minibatch_discrimination: bool = False,
-                 mbd_kernels: int = 100, mbd_dim: int = 5, minibatch_std: bool = False):  # fmt: skip
+                 mbd_kernels: int = 100, mbd_dim: int = 5, minibatch_std: bool = False,
+                 fc_hidden: Sequence[int] = ()):  # fmt: skip
         super().__init__()
         self.trunk, width = (
             self._mlp(image_shape, hidden, input_noise, hidden_noise, train_scale)
-            if arch == "mlp" else self._conv(image_shape)
+            if arch == "mlp" else self._conv(image_shape, fc_hidden)
         )  # fmt: skip
         self.feature_dim = width
         # the noise after the last hidden layer sits after the features, so feature matching compares the
@@ -127,7 +136,8 @@ class Discriminator(nn.Module):
         return nn.Sequential(*layers), width
 
     @staticmethod
-    def _conv(shape: Sequence[int]) -> tuple[nn.Module, int]:
+    def _conv(shape: Sequence[int], fc_hidden: Sequence[int] = ()) -> tuple[nn.Module, int]:
+        """Strided convs, then the ``fc_hidden`` fully connected layers (InfoGAN's MNIST discriminator: 1024)."""
         layers: list[nn.Module] = []
         channels = shape[0]
         for i, (out, kernel, stride, pad) in enumerate(ENCODERS[_side(shape)]):
@@ -135,7 +145,14 @@ class Discriminator(nn.Module):
             layers += [nn.BatchNorm2d(out)] if i else []
             layers += [nn.LeakyReLU(0.2)]
             channels = out
-        trunk = nn.Sequential(*layers, nn.Flatten())
+        layers.append(nn.Flatten())
+        if fc_hidden:
+            with torch.no_grad():
+                width = nn.Sequential(*layers).eval()(torch.zeros(2, *shape)).shape[1]
+            for h in fc_hidden:
+                layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+                width = h
+        trunk = nn.Sequential(*layers)
         with torch.no_grad():
             width = trunk.eval()(torch.zeros(2, *shape)).shape[1]
         return trunk.train(), width
