@@ -207,6 +207,7 @@ def test_fully_connected_layers_and_a_separate_discriminator_learning_rate():
     model = build_model(config, train.shape, train.levels)
     widths = [m.out_features for m in model.generator.modules() if isinstance(m, torch.nn.Linear)]
     assert widths[0] == 48 and model.discriminator.feature_dim == 48
+    assert all(m.training for m in model.discriminator.modules())  # the width probe must not leave eval mode
     learner = GanLearner(model, config, InMemoryImages(train, load_image_set("digits", "test")))
     assert learner.opt_d.param_groups[0]["lr"] == 2e-4 and learner.opt_g.param_groups[0]["lr"] == 1e-3
     q_params = {id(p) for p in model.q_head.parameters()}

@@ -47,10 +47,9 @@ class Generator(nn.Module):
                  norm: str = "batch", n_ref: int = 64, fc_hidden: Sequence[int] = ()):  # fmt: skip
         super().__init__()
         self.image_shape, self.z_dim, self.norm_kind = tuple(image_shape), z_dim, norm
-        self.fc_hidden = tuple(fc_hidden)
         self.n_ref = n_ref if norm == "virtual" else 0
         self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
-        self.net = self._mlp(hidden) if arch == "mlp" else self._conv()
+        self.net = self._mlp(hidden) if arch == "mlp" else self._conv(fc_hidden)
 
     def _norm(self, features: int, conv: bool = False) -> nn.Module:
         if self.norm_kind == "virtual":
@@ -68,11 +67,11 @@ class Generator(nn.Module):
         layers += [WNLinear(width, math.prod(self.image_shape)), nn.Tanh(), nn.Unflatten(1, self.image_shape)]
         return nn.Sequential(*layers)
 
-    def _conv(self) -> nn.Sequential:
+    def _conv(self, fc_hidden: Sequence[int]) -> nn.Sequential:
         start, convs = DECODERS[_side(self.image_shape)]
         layers: list[nn.Module] = []
         width = self.z_dim
-        for h in self.fc_hidden:
+        for h in fc_hidden:
             layers += [nn.Linear(width, h), self._norm(h), nn.ReLU()]
             width = h
         layers += [nn.Linear(width, math.prod(start)), nn.Unflatten(1, start)]
@@ -146,16 +145,12 @@ class Discriminator(nn.Module):
             layers += [nn.LeakyReLU(0.2)]
             channels = out
         layers.append(nn.Flatten())
-        if fc_hidden:
-            with torch.no_grad():
-                width = nn.Sequential(*layers).eval()(torch.zeros(2, *shape)).shape[1]
-            for h in fc_hidden:
-                layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
-                width = h
-        trunk = nn.Sequential(*layers)
         with torch.no_grad():
-            width = trunk.eval()(torch.zeros(2, *shape)).shape[1]
-        return trunk.train(), width
+            width = nn.Sequential(*layers).eval()(torch.zeros(2, *shape)).shape[1]
+        for h in fc_hidden:
+            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+            width = h
+        return nn.Sequential(*layers).train(), width  # the probe above left the layers in eval mode
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x)
