@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 
 class Controller(nn.Module):
@@ -29,14 +30,12 @@ class Controller(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def get_flat(self) -> np.ndarray:
-        return torch.cat([p.detach().reshape(-1) for p in self.parameters()]).double().numpy()
+        return parameters_to_vector(self.parameters()).double().numpy()
 
     def set_flat(self, vector: np.ndarray) -> None:
         """Load a flat parameter vector (the layout of :meth:`get_flat`)."""
         vector = np.asarray(vector, dtype=np.float64)
         if vector.shape != (self.parameter_count,):
             raise ValueError(f"expected {self.parameter_count} parameters, got shape {vector.shape}")
-        start = 0
-        for p in self.parameters():
-            p.data.copy_(torch.from_numpy(vector[start : start + p.numel()]).view_as(p))
-            start += p.numel()
+        with torch.no_grad():  # cast first: vector_to_parameters would otherwise make the weights float64
+            vector_to_parameters(torch.as_tensor(vector, dtype=torch.float32), self.parameters())

@@ -38,13 +38,18 @@ def frames_folder(config: Config, run: RunDir) -> Path:
     return Path(config.collect.path) if config.collect.path else run / FRAMES_DIR
 
 
+def uses_h(config: Config) -> bool:
+    """C reads [z, h] (the full model) rather than z alone (the V-only ablation)."""
+    return config.controller.inputs == "z_h"
+
+
 def uses_memory(config: Config) -> bool:
     """M is trained when C reads h or is trained in M's dream (the V-only ablation needs no M)."""
-    return config.controller.inputs == "z_h" or config.controller.train_in == "dream"
+    return uses_h(config) or config.controller.train_in == "dream"
 
 
 def build_controller(config: Config, latent_dim: int, hidden: int, action_dim: int) -> Controller:
-    features = latent_dim + (hidden if config.controller.inputs == "z_h" else 0)
+    features = latent_dim + (hidden if uses_h(config) else 0)
     return Controller(features, action_dim, config.controller.hidden)
 
 
@@ -124,7 +129,7 @@ class RealEnvPlayer:
         self.image_obs = has_image_observations(env)
         if training and c.negative_stop:
             env = NegativeRunStop(env, c.negative_stop)
-        self.policy = WorldModelPolicy(parts, use_h=c.inputs == "z_h")
+        self.policy = WorldModelPolicy(parts, use_h=uses_h(config))
         self.env = _ResetHook(env, self.policy)
         self.spec = parts.spec
         self._effects_off = False
@@ -152,6 +157,6 @@ def world_model_actor(run_path, env: gym.Env):  # noqa: ANN001, ANN201 - (act(ob
     config = load_saved_config(run.config_file)
     parts = load_parts(config, run)
     parts.controller.set_flat(load_controller_params(run, "final"))
-    policy = WorldModelPolicy(parts, use_h=config.controller.inputs == "z_h")
+    policy = WorldModelPolicy(parts, use_h=uses_h(config))
     image_obs = has_image_observations(env)
     return (lambda obs: policy.act(grab_frame(env, obs, parts.spec, image_obs=image_obs))), policy.reset

@@ -6,6 +6,7 @@ gives the next z, its reward head the reward and its done head (p > 0.5) the end
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -15,6 +16,11 @@ from rlgen.agents.world_model.step import act_and_remember
 from rlgen.envs.action_codec import ActionCodec
 from rlgen.models.controller import Controller
 from rlgen.models.mdn_rnn import MDNRNN, MDNOutput, sample_mixture
+
+if TYPE_CHECKING:
+    from rlgen.agents.world_model.agent import Parts
+    from rlgen.agents.world_model.config import Config
+    from rlgen.runs import RunDir
 
 
 class Dream:
@@ -55,3 +61,13 @@ class Dream:
     def latents(self, seed: int, steps: int) -> torch.Tensor:
         """The z sequence (steps, D) of a dream episode, for decoding into a dream video."""
         return torch.cat([z for z, _ in self._rollout(seed, steps)])
+
+
+def dream_of_run(config: Config, run: RunDir, parts: Parts, max_steps: int) -> Dream:
+    """The dream of a trained run: its M and C, starting from the run's encoded training episodes."""
+    from rlgen.agents.world_model.agent import uses_h
+    from rlgen.agents.world_model.memory import MEMORY_DIR, SERIES_FILE
+
+    series = LatentSeries.load(run / MEMORY_DIR / SERIES_FILE)
+    return Dream(parts.memory, parts.controller, parts.codec, series, use_h=uses_h(config),
+                 temperature=config.controller.dream_temperature, max_steps=max_steps)  # fmt: skip

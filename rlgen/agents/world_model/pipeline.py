@@ -57,7 +57,7 @@ def _memory(config: Config, run: RunDir) -> None:
     codec = ActionCodec(probe_action_space(config), config.env.id)
     series = latent_series(run, shards, load_vision(config, run, shards.shape), codec)
     MemoryTrainer(config, run, series).train()
-    _dream_gif(config, run, run / "memory" / "dream.gif", params=None)
+    _dream_gif(config, run, run / "memory" / "dream.gif")
 
 
 def _controller(config: Config, run: RunDir) -> None:
@@ -66,26 +66,22 @@ def _controller(config: Config, run: RunDir) -> None:
     parts = load_parts(config, run)
     EvolutionTrainer(config, run, parts.controller.parameter_count).train()
     if uses_memory(config):
-        _dream_gif(config, run, run / CONTROLLER_DIR / "dream.gif", params=load_controller_params(run, "final"))
+        parts.controller.set_flat(load_controller_params(run, "final"))
+        _dream_gif(config, run, run / CONTROLLER_DIR / "dream.gif", parts)
 
 
-def _dream_gif(config: Config, run: RunDir, path, params) -> None:  # noqa: ANN001
-    """Frames V decodes from a dream of M (C with ``params``; zeros: C's initial, the middle action)."""
+def _dream_gif(config: Config, run: RunDir, path, parts=None) -> None:  # noqa: ANN001
+    """Frames V decodes from a dream of M with C from ``parts`` (default: the run's parts with C's initial
+    zero parameters, i.e. the middle action)."""
     import imageio.v2 as imageio
     import numpy as np
 
-    from rlgen.agents.world_model.dream import Dream
-    from rlgen.agents.world_model.memory import MEMORY_DIR, SERIES_FILE
-    from rlgen.agents.world_model.series import LatentSeries
+    from rlgen.agents.world_model.dream import dream_of_run
 
     if config.vision.encoder == "pixelcnn":
         return  # decoding through the PixelCNN takes seconds per frame; see vision/reconstructions.png instead
-    parts = load_parts(config, run)
-    if params is not None:
-        parts.controller.set_flat(params)
-    series = LatentSeries.load(run / MEMORY_DIR / SERIES_FILE)
-    dream = Dream(parts.memory, parts.controller, parts.codec, series, use_h=config.controller.inputs == "z_h",
-                  temperature=config.controller.dream_temperature, max_steps=DREAM_FRAMES)  # fmt: skip
+    parts = parts or load_parts(config, run)
+    dream = dream_of_run(config, run, parts, DREAM_FRAMES)
     frames = parts.vision.decode_typical(dream.latents(config.env.seed, DREAM_FRAMES)).numpy().astype(np.uint8)
     frames = frames.transpose(0, 2, 3, 1)
     imageio.mimsave(path, list(frames[..., 0] if frames.shape[-1] == 1 else frames), duration=0.05)

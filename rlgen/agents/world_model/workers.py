@@ -31,14 +31,9 @@ def _player(mode: str):  # noqa: ANN202 - RealEnvPlayer or Dream
     if mode not in _STATE:
         config, parts = _STATE["config"], _STATE["parts"]
         if mode == "dream":
-            from rlgen.agents.world_model.dream import Dream
-            from rlgen.agents.world_model.memory import MEMORY_DIR, SERIES_FILE
-            from rlgen.agents.world_model.series import LatentSeries
+            from rlgen.agents.world_model.dream import dream_of_run
 
-            c = config.controller
-            series = LatentSeries.load(_STATE["run"] / MEMORY_DIR / SERIES_FILE)
-            _STATE[mode] = Dream(parts.memory, parts.controller, parts.codec, series, use_h=c.inputs == "z_h",
-                                 temperature=c.dream_temperature, max_steps=c.dream_max_steps)  # fmt: skip
+            _STATE[mode] = dream_of_run(config, _STATE["run"], parts, config.controller.dream_max_steps)
         else:
             from rlgen.agents.world_model.agent import RealEnvPlayer
 
