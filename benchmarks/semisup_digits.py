@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_runs import ROOT, train_config  # noqa: E402
 
 from rlgen.data.images import load_image_set  # noqa: E402
+from rlgen.generative.kind_gan import build_networks  # noqa: E402
 from rlgen.kinds import load_run_config  # noqa: E402
-from rlgen.models.gan import Discriminator, to_unit  # noqa: E402
+from rlgen.models.likelihoods import to_unit  # noqa: E402
 
 CONFIG = "gan_semisupervised_digits"
 
@@ -50,18 +51,15 @@ def label_spreading(seed: int, per_class: int) -> float:
     return float((model.predict(test.images.reshape(len(test), -1) / 16.0) != test.labels).mean())
 
 
-def supervised_only(seed: int, per_class: int, steps: int) -> float:
+def supervised_only(config, seed: int, steps: int) -> float:  # noqa: ANN001 - the GAN's kind_gan Config
+    """The GAN's discriminator (built from the same config) trained on the labelled subset only."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    config = load_run_config(ROOT / "run_configs" / f"{CONFIG}.yaml")
     m = config.model
     train, test = load_image_set("digits", "train"), load_image_set("digits", "test")
-    images, labels = train.per_class(per_class, seed).tensors()
+    images, labels = train.per_class(m.labels_per_class, seed).tensors()
     x = to_unit(images, train.levels)
-    d = Discriminator(
-        train.shape, 10, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise,
-        train_scale=m.d_train_scale,
-    )
+    _, d = build_networks(config, train.shape, m.z_dim, 10)
     optimizer = torch.optim.Adam(d.parameters(), lr=config.train.learning_rate, betas=(m.adam_beta1, 0.999))
     for _ in range(steps):
         pick = torch.randint(len(x), (config.train.batch_size,))
@@ -89,7 +87,7 @@ def main() -> None:
             overrides = [*args.set, f"model.label_seed={seed}"]
             gan = train_config(CONFIG, seed, overrides, Path(tmp))
             start = time.perf_counter()
-            supervised = supervised_only(seed, per_class, gan["steps"])
+            supervised = supervised_only(config, seed, gan["steps"])
             supervised_s = time.perf_counter() - start
             start = time.perf_counter()
             spreading = label_spreading(seed, per_class)

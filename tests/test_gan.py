@@ -11,8 +11,9 @@ from conftest import CONFIGS
 
 from rlgen.kinds import load_run_config
 from rlgen.models import gan_losses as L
-from rlgen.models.gan import GAN, Discriminator, Generator, to_levels, to_unit
+from rlgen.models.gan import GAN, Discriminator, Generator
 from rlgen.models.gan_layers import MinibatchDiscrimination, MinibatchStdDev, VirtualBatchNorm
+from rlgen.models.likelihoods import from_unit, to_unit
 from rlgen.models.unrolled import call_with, unrolled_parameters
 
 
@@ -134,7 +135,7 @@ def test_ema_generator_tracks_the_generator():
         assert torch.allclose(avg, 0.5 * was + 0.5 * new)
     images = model.sample(3)
     assert images.dtype == torch.long and images.min() >= 0 and images.max() <= 16
-    assert torch.equal(to_levels(to_unit(images, 17), 17), images)
+    assert torch.equal(from_unit(to_unit(images, 17), 17), images)
     assert model.ema_discriminator is None and model.eval_discriminator() is model.discriminator
 
 

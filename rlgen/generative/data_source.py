@@ -38,11 +38,11 @@ class InMemoryImages:
         return self.train.levels
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
-        images, labels = self.train.tensors()
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+        # index the stored (uint8) arrays per batch: an int64 copy of the whole set each epoch costs 8x its memory
+        order = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(seed)).numpy()
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            yield images[idx], labels[idx]
+            yield _batch(self.train.images[idx], self.train.labels[idx])
 
     def test_batches(self, batch_size: int) -> Iterator[Batch]:
         for start in range(0, len(self.test), batch_size):

@@ -14,8 +14,9 @@ from torch import Tensor
 
 from rlgen.errors import RlgenError, TrainingDiverged
 from rlgen.models import gan_losses as L
-from rlgen.models.gan import GAN, to_unit
+from rlgen.models.gan import GAN
 from rlgen.models.infogan import InfoGAN
+from rlgen.models.likelihoods import to_unit
 from rlgen.models.unrolled import call_with, unrolled_parameters
 
 
@@ -47,8 +48,7 @@ class GanLearner:
 
     def _latent(self, n: int) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
         if isinstance(self.model, InfoGAN):
-            cats, cont = self.model.sample_codes(n)
-            return self.model.latent(torch.rand(n, self.model.noise_dim) * 2 - 1, cats, cont), (cats, cont)
+            return self.model.sample_latent(n)
         return self.model.sample_z(n), None
 
     def _info(self, features: Tensor, codes: tuple[Tensor, Tensor] | None) -> Tensor:
@@ -116,8 +116,8 @@ class GanLearner:
             _, real_features = d(x)
             loss = L.feature_matching_loss(real_features, fake_features, self.t.feature_matching)
         elif self.semisupervised:
-            s = torch.logsumexp(fake_logits, 1)
-            loss = -(s - torch.nn.functional.softplus(s)).mean()  # -log D(G(z)), D = Z / (Z + 1)
+            # -log D(G(z)) with D = Z / (Z + 1) = sigmoid(logsumexp(l)): the non-saturating loss on that logit
+            loss = L.generator_loss(torch.logsumexp(fake_logits, 1))
         else:
             loss = L.generator_loss(fake_logits)
         if codes is not None:

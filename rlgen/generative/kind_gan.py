@@ -173,7 +173,7 @@ def test_error(model, data) -> float:  # noqa: ANN001
     """Error of the K+1 discriminator's classifier (argmax over the K real classes) on the test set."""
     import torch
 
-    from rlgen.models.gan import to_unit
+    from rlgen.models.likelihoods import to_unit
 
     images, labels = data.test.tensors()
     was_training = model.training

@@ -96,7 +96,7 @@ def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
     """Traversal grids of the codes (fixed noise per column)."""
     import torch
 
-    from rlgen.models.gan import to_levels
+    from rlgen.models.likelihoods import from_unit
     from rlgen.plots import save_image_grid
 
     with torch.random.fork_rng():
@@ -106,7 +106,7 @@ def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
         if model.categorical:
             k = model.categorical[0]
             rows = [_latent_with(model, noise, value, base_cont) for value in range(k)]
-            save_image_grid(to_levels(model.generate(torch.cat(rows)), levels), levels, run / "traversals.png",
+            save_image_grid(from_unit(model.generate(torch.cat(rows)), levels), levels, run / "traversals.png",
                             columns=TRAVERSAL_STEPS)
         sweep = torch.linspace(-2, 2, TRAVERSAL_STEPS)
         for i in range(model.continuous):
@@ -115,7 +115,7 @@ def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
                 cont = base_cont.clone()
                 cont[:, i] = sweep
                 rows.append(_latent_with(model, noise[:1].expand(TRAVERSAL_STEPS, -1), value, cont))
-            images = to_levels(model.generate(torch.cat(rows)), levels)
+            images = from_unit(model.generate(torch.cat(rows)), levels)
             save_image_grid(images, levels, run / f"traversal_continuous_{i}.png", columns=TRAVERSAL_STEPS)
 
 

@@ -25,7 +25,7 @@ from scipy import linalg
 from torch import Tensor, nn
 
 from rlgen.data.images import ImageSet
-from rlgen.models.gan import to_unit
+from rlgen.models.likelihoods import to_unit
 
 HIDDEN = 256
 EPOCHS = 60
@@ -124,8 +124,3 @@ def sample_quality(classifier: ImageClassifier, samples: Tensor, test: ImageSet)
         "mode_coverage": float(covered),
     }
 
-
-@torch.no_grad()
-def classifier_accuracy(classifier: ImageClassifier, test: ImageSet) -> float:
-    images, labels = test.tensors()
-    return float((classifier(to_unit(images, test.levels))[0].argmax(1) == labels).float().mean())

@@ -25,16 +25,7 @@ from torch import Tensor, nn
 from rlgen.models.conv_stacks import DECODERS, ENCODERS, _side
 from rlgen.models.data_init import WNLinear
 from rlgen.models.gan_layers import GaussianNoise, MinibatchDiscrimination, MinibatchStdDev, VirtualBatchNorm
-
-
-def to_unit(images: Tensor, levels: int) -> Tensor:
-    """Integer images -> floats in [-1, 1]."""
-    return images.float() * (2.0 / (levels - 1)) - 1.0
-
-
-def to_levels(x: Tensor, levels: int) -> Tensor:
-    """Floats in [-1, 1] -> the nearest integer level."""
-    return torch.round((x.clamp(-1, 1) + 1) * (levels - 1) / 2).long()
+from rlgen.models.likelihoods import from_unit
 
 
 class Generator(nn.Module):
@@ -211,7 +202,7 @@ class GAN(nn.Module):
 
     def sample(self, n: int) -> Tensor:
         """n integer images."""
-        return to_levels(self.generate(self.sample_z(n)), self.levels)
+        return from_unit(self.generate(self.sample_z(n)), self.levels)
 
 
 @torch.no_grad()

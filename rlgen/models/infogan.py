@@ -58,8 +58,13 @@ class InfoGAN(GAN):
         one_hot = [F.one_hot(cats[:, i], k).float() for i, k in enumerate(self.categorical)]
         return torch.cat([noise, *one_hot, cont], 1)
 
+    def sample_latent(self, n: int) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """(generator input [noise, codes], (categorical values, continuous codes)) for n samples."""
+        cats, cont = self.sample_codes(n)
+        return self.latent(torch.rand(n, self.noise_dim) * 2 - 1, cats, cont), (cats, cont)
+
     def sample_z(self, n: int) -> Tensor:
-        return self.latent(torch.rand(n, self.noise_dim) * 2 - 1, *self.sample_codes(n))
+        return self.sample_latent(n)[0]
 
     def info_loss(self, features: Tensor, cats: Tensor, cont: Tensor, lambda_cat: float, lambda_cont: float) -> Tensor:
         """-L_I (without the constant H(c)): lambda_cat * CE(categorical) + lambda_cont * Gaussian NLL (std 1)."""
@@ -75,7 +80,7 @@ class InfoGAN(GAN):
     @torch.no_grad()
     def predict_code(self, images: Tensor, code: int = 0) -> Tensor:
         """The most likely value of categorical code ``code`` for integer images (Q on real data)."""
-        from rlgen.models.gan import to_unit
+        from rlgen.models.likelihoods import to_unit
 
         was = self.training
         self.eval()
