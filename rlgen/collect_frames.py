@@ -158,8 +158,7 @@ def collect_frames(
         "seconds": round(time.perf_counter() - started, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_manifest(job.out, meta, steps)
-    return meta | {"episodes": episodes, "frames": sum(steps) + episodes}
+    return write_manifest(job.out, meta, steps)
 
 
 def _run(job: FrameJob, episodes: int, workers: int, executor: ExecutorKind, address: str | None):  # noqa: ANN202

@@ -54,10 +54,11 @@ def write_episode(folder: Path, index: int, episode: dict[str, np.ndarray]) -> i
     return steps
 
 
-def write_manifest(folder: Path, meta: dict[str, Any], steps: list[int]) -> None:
-    """The manifest (written last): ``meta`` plus the frame shape and the steps of every episode."""
+def write_manifest(folder: Path, meta: dict[str, Any], steps: list[int]) -> dict[str, Any]:
+    """Write (last) and return the manifest: ``meta`` plus the frame shape and the steps of every episode."""
     manifest = {"format": FORMAT, **meta, "episodes": len(steps), "steps": steps, "frames": sum(steps) + len(steps)}
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2))
+    return manifest
 
 
 @dataclass(frozen=True)
