@@ -33,6 +33,7 @@ from rlgen.sb3.algos import algo_class, check_algo
 from rlgen.sb3.callbacks import TrainingGuard
 from rlgen.sb3.checkpoint import POLICY_FILE, restore_training_state, write_training_state
 from rlgen.sb3.config import AlgoConfig, TrainConfig
+from rlgen.sb3.fast_math import distribution_validation_off, with_fused_adam
 from rlgen.sb3.logging import make_logger
 from rlgen.sb3.normalization import STATS_FILE, find_vecnormalize, obs_stats, save_vecnormalize
 from rlgen.stop import StopRequest
@@ -81,7 +82,7 @@ def build_vec_env(
 def build_model(algo: AlgoConfig, venv: VecEnv, *, seed: int, device: str) -> BaseAlgorithm:
     """Construct the SB3 algorithm from the ``algo`` section; bad kwargs become a ConfigError."""
     cls = algo_class(algo.name)
-    kwargs = check_algo(algo)
+    kwargs = with_fused_adam(check_algo(algo), device)
     try:
         return cls(algo.policy, venv, seed=seed, device=device, verbose=0, **kwargs)
     except (TypeError, ValueError, AssertionError) as err:
@@ -135,7 +136,7 @@ class SB3Trainer:
             print(f"already trained for {start} steps (total_timesteps {self.train_cfg.total_timesteps})")
             self._finish(model)
             return model
-        with StopRequest() as stop:
+        with StopRequest() as stop, distribution_validation_off():
             guard = TrainingGuard(
                 stop=stop,
                 checkpoint_every=self.train_cfg.checkpoint_freq,
