@@ -6,7 +6,9 @@ short warm-up run of each (imports such as TensorBoard and matplotlib are paid o
 rlgen side is the whole ``SB3Trainer.train()``: env checks, CSV + TensorBoard metrics, NaN guard,
 periodic checkpoints (at the config's frequency), final policy and plot; periodic evaluation is off
 because the plain script does not evaluate. The plain side builds the same ``make_vec_env`` (+
-``VecNormalize`` when the config normalises) and calls ``model.learn``.
+``VecNormalize`` when the config normalises) and calls ``model.learn`` on the same algorithm class with the
+same speed settings (rlgen's ``LeanPPO`` for PPO, fused Adam, no ``torch.distributions`` checks), so the
+ratio is the loop's overhead alone.
 
     python benchmarks/overhead.py                    # PPO/Pendulum and PPO/Hopper, 5 repeats
     python benchmarks/overhead.py --steps 20000 --repeats 1 --json out.json
@@ -30,6 +32,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from rlgen.kinds import load_run_config
 from rlgen.runs import RunDir
 from rlgen.sb3.algos import algo_class, build_algo_kwargs
+from rlgen.sb3.fast_math import distribution_validation_off, with_fused_adam
 from rlgen.sb3.trainer import SB3Trainer, torch_threads_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +50,10 @@ def plain_sb3(config, steps: int) -> float:
     if env.normalize_obs or env.normalize_reward:
         gamma = float(config.algo.kwargs.get("gamma", 0.99))
         venv = VecNormalize(venv, norm_obs=env.normalize_obs, norm_reward=env.normalize_reward, gamma=gamma)
-    kwargs = build_algo_kwargs(config.algo.name, config.algo.kwargs)
+    kwargs = with_fused_adam(build_algo_kwargs(config.algo.name, config.algo.kwargs), "cpu")
     model = algo_class(config.algo.name)(config.algo.policy, venv, seed=env.seed, device="cpu", **kwargs)
-    model.learn(steps)
+    with distribution_validation_off():
+        model.learn(steps)
     return time.perf_counter() - start
 
 
