@@ -71,16 +71,20 @@ make_learner = gan.make_learner
 
 
 def code_accuracy(model, data) -> float:  # noqa: ANN001
-    """The first categorical code as a classifier: accuracy after matching code values to labels one to one
-    (Hungarian algorithm on the confusion matrix)."""
+    """The first categorical code as a classifier of the test set (:func:`matched_accuracy`)."""
+    images, labels = data.test.tensors()
+    return matched_accuracy(model.predict_code(images).numpy(), labels.numpy(), model.categorical[0])
+
+
+def matched_accuracy(predicted, labels, n_values: int) -> float:  # noqa: ANN001 - integer arrays
+    """Accuracy of cluster ids as labels after matching ids to labels one to one (Hungarian algorithm on the
+    confusion matrix, ``scipy.optimize.linear_sum_assignment``)."""
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
-    images, labels = data.test.tensors()
-    predicted = model.predict_code(images).numpy()
-    k = max(model.categorical[0], int(labels.max()) + 1)
+    k = max(n_values, int(labels.max()) + 1)
     confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (predicted, labels.numpy()), 1)
+    np.add.at(confusion, (predicted, labels), 1)
     rows, cols = linear_sum_assignment(-confusion)
     return float(confusion[rows, cols].sum() / len(labels))
 
@@ -106,8 +110,8 @@ def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
         if model.categorical:
             k = model.categorical[0]
             rows = [_latent_with(model, noise, value, base_cont) for value in range(k)]
-            save_image_grid(from_unit(model.generate(torch.cat(rows)), levels), levels, run / "traversals.png",
-                            columns=TRAVERSAL_STEPS)
+            grid = from_unit(model.generate(torch.cat(rows)), levels)
+            save_image_grid(grid, levels, run / "traversals.png", columns=TRAVERSAL_STEPS)
         sweep = torch.linspace(-2, 2, TRAVERSAL_STEPS)
         for i in range(model.continuous):
             rows = []
