@@ -36,6 +36,13 @@ def steps_overrides(steps: int | None) -> list[str]:
     return ["--set", f"train.total_timesteps={steps}"] if steps else []
 
 
+def train_or_resume(config: Path, run: Path, overrides: list[str], budget: list[str]) -> float:
+    """Train ``config`` into ``run``; a run left by an interrupted sweep continues from its checkpoint."""
+    if run.exists():
+        return rlgen("train", "--resume", str(run), *budget)
+    return rlgen("train", str(config), "--run-dir", str(run), *overrides, *budget)
+
+
 def expert_demos(
     env: str, episodes: int, expert_steps: int | None, out: Path, expert_config: str
 ) -> tuple[Path, float]:
@@ -45,7 +52,7 @@ def expert_demos(
     if not (expert / "policy.zip").exists():
         config = ROOT / "run_configs" / expert_config.format(env=env)
         print(f"training the {env} expert ...", flush=True)
-        seconds = rlgen("train", str(config), "--run-dir", str(expert), *steps_overrides(expert_steps))
+        seconds = train_or_resume(config, expert, [], steps_overrides(expert_steps))
     if not demos.exists():
         rlgen("collect", "--policy", str(expert), "--episodes", str(episodes), "--out", str(demos))
     return demos, seconds
@@ -56,9 +63,8 @@ def gail_run(env: str, demos: Path, n: int, seed: int, gail_steps: int | None, o
     seconds = 0.0
     if not (run / "policy.zip").exists():
         config = ROOT / "run_configs" / f"gail_{env}.yaml"
-        overrides = ["--set", f"demos.path={demos}", "--set", f"demos.episodes={n}", *steps_overrides(gail_steps)]
-        resume = ["--resume"] if run.exists() else []
-        seconds = rlgen("train", str(config), "--run-dir", str(run), "--seed", str(seed), *overrides, *resume)
+        overrides = ["--seed", str(seed), "--set", f"demos.path={demos}", "--set", f"demos.episodes={n}"]
+        seconds = train_or_resume(config, run, overrides, steps_overrides(gail_steps))
     result = run / "final_eval.json"
     if not result.exists():
         rlgen("evaluate", str(run), "--episodes", "10", "--seed", "1000", "--json", str(result))
