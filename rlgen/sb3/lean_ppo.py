@@ -41,20 +41,27 @@ class LeanPPO(PPO):
         loss = torch.zeros(())
         for epoch in range(self.n_epochs):
             stats["kl"] = []  # SB3 logs the last epoch's approximate KL
-            for batch in self._minibatches():
-                loss, approx_kl = self._minibatch_loss(batch, clip_range, clip_range_vf, stats)
-                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
-                    if self.verbose >= 1:
-                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}")
-                    self._n_updates += 1
-                    self._log(stats, loss, clip_range, clip_range_vf)
-                    return
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                _clip_grad_norm(params, self.max_grad_norm)
-                self.policy.optimizer.step()
+            loss, stopped = self._train_epoch(params, clip_range, clip_range_vf, stats)
             self._n_updates += 1
+            if stopped:
+                if self.verbose >= 1:
+                    print(f"Early stopping at step {epoch} due to reaching max kl: {stats['kl'][-1].item():.2f}")
+                break
         self._log(stats, loss, clip_range, clip_range_vf)
+
+    def _train_epoch(self, params: list[torch.Tensor], clip_range: float, clip_range_vf: float | None,
+                     stats: dict[str, list[torch.Tensor]]) -> tuple[torch.Tensor, bool]:  # fmt: skip
+        """One pass over the buffer; (last loss, whether the approximate KL stopped it early, as SB3)."""
+        loss = torch.zeros(())
+        for batch in self._minibatches():
+            loss, approx_kl = self._minibatch_loss(batch, clip_range, clip_range_vf, stats)
+            if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
+                return loss, True
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            _clip_grad_norm(params, self.max_grad_norm)
+            self.policy.optimizer.step()
+        return loss, False
 
     def _minibatches(self):  # noqa: ANN202 - yields the buffer's (Dict)RolloutBufferSamples
         """SB3's minibatches: one ``get()`` (one permutation, as SB3 draws) sliced into ``batch_size`` rows."""
@@ -88,12 +95,8 @@ class LeanPPO(PPO):
         with torch.no_grad():
             log_ratio = log_prob - batch.old_log_prob
             approx_kl = torch.mean((torch.exp(log_ratio) - 1) - log_ratio)  # Schulman's k3 estimator, as SB3
-            for key, value in (
-                ("pg", policy_loss),
-                ("value", value_loss),
-                ("entropy", entropy_loss),
-                ("kl", approx_kl),
-            ):
+            logged = {"pg": policy_loss, "value": value_loss, "entropy": entropy_loss, "kl": approx_kl}
+            for key, value in logged.items():
                 stats[key].append(value.detach())
             stats["clip"].append(torch.mean((torch.abs(ratio - 1) > clip_range).float()))
         return policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss, approx_kl
