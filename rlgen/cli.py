@@ -103,7 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     smp.add_argument("--out", type=Path, required=True, help="output PNG (never overwritten)")
     smp.add_argument("--temperature", type=float, help="prior temperature (flows, VAEs; default: the config's)")
     smp.add_argument(
-        "--checkpoint", choices=("final", "last"), default="final", help="final weights or last checkpoint"
+        "--checkpoint",
+        choices=("final", "best", "last"),
+        default="final",
+        help="final weights (default), best-validation or last checkpoint",
     )
     smp.set_defaults(func=_sample)
     return parser

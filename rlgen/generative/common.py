@@ -37,6 +37,15 @@ def validate_data(config) -> None:
         raise ConfigError(f"data.path {data.path} is not a folder; put the {data.dataset} files there (from {where})")
 
 
+def reject_validation_split(config) -> None:
+    """Kinds without a likelihood (GANs) have nothing to select on a validation split."""
+    from rlgen.errors import ConfigError
+
+    if config.data.validation:
+        raise ConfigError(f"data.validation selects weights on bits/dim, which kind {config.kind} does not "
+                          "report; remove it (set data.validation: 0)")  # fmt: skip
+
+
 def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample)
     """``train``, ``evaluate`` and ``sample`` for the kind module ``module_name`` (its own build_model etc.)."""
     import sys

@@ -19,10 +19,17 @@ class DataConfig:
     """Folder with the MNIST, CIFAR-10 or frame-shard files (not needed for digits; nothing is downloaded)."""
     limit: int = 0
     """Train on the first N training images (per epoch, for frames) only (0: all)."""
+    validation: float = 0.0
+    """Fraction of the training images (training episodes, for frames) held out as a validation split, the
+    same split for every seed. When > 0, the validation bits/dim is computed with the test bits/dim and the
+    run keeps the weights with the best one as its model (model selection without looking at the test set;
+    likelihood models only: vae, flow, pixelcnn). 0: no split, the final weights are kept."""
 
     def __post_init__(self) -> None:
         if self.limit < 0:
             raise ValueError(f"'limit' must be >= 0 (0: all), got {self.limit}")
+        if not 0.0 <= self.validation <= 0.5:
+            raise ValueError(f"'validation' must be a fraction in [0, 0.5] (e.g. 0.1), got {self.validation}")
 
 
 @dataclass(frozen=True)

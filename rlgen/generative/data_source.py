@@ -1,6 +1,8 @@
 """Where a generative run's images come from: an in-memory image set (digits, MNIST, CIFAR-10) or frame
 shards streamed from disk (``data.dataset: frames``). Both give the trainer the same four things: the image
-shape and levels, shuffled training batches per epoch, test batches, and the first few test images."""
+shape and levels, shuffled training batches per epoch, test batches, and the first few test images; with
+``data.validation`` > 0 also validation batches, from a part of the training set held out the same way for
+every seed."""
 
 from __future__ import annotations
 
@@ -12,10 +14,22 @@ import torch
 
 from rlgen.data.frame_shards import FrameShards
 from rlgen.data.images import ImageSet, load_image_set
+from rlgen.errors import RlgenError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 HEAD_MAX = 2048
 """Test images held in memory for reconstructions and the VAE's IW-NLL and active units (streamed sets)."""
+VALIDATION_SEED = 20_161_109
+"""Fixed seed of the validation split: every run and seed of a dataset holds out the same items."""
+
+
+def held_out(count: int, fraction: float, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held-out) sorted indices of ``count`` items, ``fraction`` of them held out (at least one)."""
+    held = max(1, round(count * fraction))
+    if held >= count:
+        raise RlgenError(f"data.validation {fraction} leaves no {what} to train on ({count} in all); lower it")
+    order = np.random.default_rng(VALIDATION_SEED).permutation(count)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 def _batch(images: np.ndarray, labels: np.ndarray | None = None) -> Batch:
@@ -24,10 +38,16 @@ def _batch(images: np.ndarray, labels: np.ndarray | None = None) -> Batch:
     return x, y
 
 
+def _in_order(images: ImageSet, batch_size: int) -> Iterator[Batch]:
+    for start in range(0, len(images), batch_size):
+        yield _batch(images.images[start : start + batch_size], images.labels[start : start + batch_size])
+
+
 @dataclass(frozen=True)
 class InMemoryImages:
     train: ImageSet
     test: ImageSet
+    validation: ImageSet | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -45,8 +65,10 @@ class InMemoryImages:
             yield _batch(self.train.images[idx], self.train.labels[idx])
 
     def test_batches(self, batch_size: int) -> Iterator[Batch]:
-        for start in range(0, len(self.test), batch_size):
-            yield _batch(self.test.images[start : start + batch_size], self.test.labels[start : start + batch_size])
+        yield from _in_order(self.test, batch_size)
+
+    def validation_batches(self, batch_size: int) -> Iterator[Batch] | None:
+        return None if self.validation is None else _in_order(self.validation, batch_size)
 
     def test_head(self, n: int | None = None) -> Batch:
         return _batch(self.test.images[:n], self.test.labels[:n])
@@ -58,6 +80,15 @@ class StreamedFrames:
 
     shards: FrameShards
     limit: int = 0
+    validation_fraction: float = 0.0
+
+    @property
+    def _train_and_validation(self) -> tuple[list[int], list[int]]:
+        episodes = self.shards.split("train")
+        if not self.validation_fraction:
+            return episodes, []
+        kept, held = held_out(len(episodes), self.validation_fraction, "training episodes")
+        return [episodes[i] for i in kept], [episodes[i] for i in held]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -69,7 +100,7 @@ class StreamedFrames:
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
         seen = 0
-        for frames in self.shards.stream_frames(self.shards.split("train"), batch_size=batch_size, seed=seed):
+        for frames in self.shards.stream_frames(self._train_and_validation[0], batch_size=batch_size, seed=seed):
             if self.limit:
                 frames = frames[: self.limit - seen]
             yield _batch(frames)
@@ -78,7 +109,14 @@ class StreamedFrames:
                 return
 
     def test_batches(self, batch_size: int) -> Iterator[Batch]:
-        for frames in self.shards.stream_frames(self.shards.split("test"), batch_size=batch_size, seed=None):
+        return self._in_order(self.shards.split("test"), batch_size)
+
+    def validation_batches(self, batch_size: int) -> Iterator[Batch] | None:
+        episodes = self._train_and_validation[1]
+        return self._in_order(episodes, batch_size) if episodes else None
+
+    def _in_order(self, episodes: list[int], batch_size: int) -> Iterator[Batch]:
+        for frames in self.shards.stream_frames(episodes, batch_size=batch_size, seed=None):
             yield _batch(frames)
 
     def test_head(self, n: int | None = None) -> Batch:
@@ -94,9 +132,17 @@ DataSource = InMemoryImages | StreamedFrames
 def load_data_source(data) -> DataSource:  # noqa: ANN001 - generative DataConfig
     """The data a config's ``data`` section names."""
     if data.dataset == "frames":
-        return StreamedFrames(FrameShards.open(data.path), data.limit)
+        return StreamedFrames(FrameShards.open(data.path), data.limit, data.validation)
     train = load_image_set(data.dataset, "train", data.path or None)
     test = load_image_set(data.dataset, "test", data.path or None)
+    validation = None
+    if data.validation:
+        kept, held = held_out(len(train), data.validation, "training images")
+        train, validation = _subset(train, kept), _subset(train, held)
     if data.limit:
-        train = ImageSet(train.images[: data.limit], train.labels[: data.limit], train.levels)
-    return InMemoryImages(train, test)
+        train = _subset(train, np.arange(min(data.limit, len(train))))
+    return InMemoryImages(train, test, validation)
+
+
+def _subset(images: ImageSet, idx: np.ndarray) -> ImageSet:
+    return ImageSet(images.images[idx], images.labels[idx], images.levels)

@@ -193,6 +193,7 @@ def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN
 
 def validate(config: Config) -> None:
     common.validate_data(config)
+    common.reject_validation_split(config)
     if config.model.objective == "semisupervised" and config.data.dataset == "frames":
         raise ConfigError("model.objective: semisupervised needs a labelled dataset (digits, mnist or cifar10)")
 

@@ -134,6 +134,7 @@ def _latent_with(model, noise, value: int, cont):  # noqa: ANN001, ANN202
 
 def validate(config: Config) -> None:
     common.validate_data(config)
+    common.reject_validation_split(config)
 
 
 train, evaluate, sample = common.kind_functions(__name__)

@@ -9,7 +9,9 @@ and, for models not trained by maximum likelihood (GANs), ``make_learner(model, 
 
 Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when evaluated, seconds),
 ``checkpoints/`` (model, optimiser, epoch; resumable), ``model.pt`` (final weights), ``samples.png``,
-``metrics.json``, ``plots/bits_per_dim.png`` and whatever the kind adds (reconstructions for VAEs).
+``metrics.json``, ``plots/bits_per_dim.png`` and whatever the kind adds (reconstructions for VAEs). With
+``data.validation`` > 0, progress.csv also has the validation bits/dim and ``model.pt`` holds the weights of
+the epoch where it was best (``rlgen.generative.model_selection``); the last weights stay in checkpoints/.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import nn
 
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
 from rlgen.generative.data_source import Batch, DataSource, load_data_source
+from rlgen.generative.model_selection import BestWeights, load_weights
 from rlgen.plots import plot_columns, save_image_grid
 from rlgen.progress import append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
@@ -35,6 +38,7 @@ from rlgen.stop import StopRequest
 
 MODEL_FILE = "model.pt"
 PROGRESS_COLUMNS = ("epoch", "step", "train_bits_per_dim", "test_bits_per_dim", "seconds")
+VALIDATION_COLUMN = "val_bits_per_dim"
 LEARNER_FILE = "optimizer.pt"
 
 
@@ -108,7 +112,18 @@ class GenerativeTrainer:
         else:
             self.learner = LikelihoodLearner(self.model, self.cfg)
         self.columns: tuple[str, ...] = getattr(kind, "PROGRESS_COLUMNS", PROGRESS_COLUMNS)
+        self.best = self._model_selection()
         self.epoch = self.step = 0
+
+    def _model_selection(self) -> BestWeights | None:
+        """Best-validation weights when the data has a validation split (likelihood models only)."""
+        if self.data.validation_batches(1) is None:
+            return None
+        if hasattr(self.kind, "epoch_metrics"):
+            raise RlgenError(f"data.validation selects weights on bits/dim, which kind {self.config.kind} "
+                             "does not report; set data.validation: 0")  # fmt: skip
+        self.columns = (*self.columns[:-1], VALIDATION_COLUMN, self.columns[-1])
+        return BestWeights(self.run)
 
     # ---------------------------------------------------------------- checkpoints
 
@@ -131,6 +146,8 @@ class GenerativeTrainer:
         except (OSError, RuntimeError, ValueError, KeyError) as err:
             raise RlgenError(f"cannot resume from {checkpoint.path}: {str(err).splitlines()[0]}") from None
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        if self.best is not None:
+            self.best.forget_after(self.epoch)
         print(f"resuming at epoch {self.epoch} (step {self.step})")
 
     # ---------------------------------------------------------------- loop
@@ -165,6 +182,7 @@ class GenerativeTrainer:
                 evaluated = self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs
                 if evaluated:
                     row.update(epoch_metrics(self.model, self.config, self.kind, self.data))
+                    self._select(row)
                 row["seconds"] = round(time.perf_counter() - started, 3)
                 append_csv_row(self.run / "progress.csv", row, self.columns)
                 self._report(bar, row, evaluated)
@@ -173,6 +191,23 @@ class GenerativeTrainer:
         if bar is not None:
             bar.close()
         self.finish()
+
+    def _select(self, row: dict[str, Any]) -> None:
+        """Validation bits/dim into the row; the weights kept if they are the best so far."""
+        if self.best is None:
+            return
+        row[VALIDATION_COLUMN] = test_bits_per_dim(self.model, self.data.validation_batches(256))
+        self.best.offer(self.epoch, row[VALIDATION_COLUMN], self.model)
+
+    def _keep_best(self) -> dict[str, float]:
+        """Load the best-validation weights for model.pt and the final metrics; what to add to metrics.json."""
+        if self.best is None or not self.best.epoch:
+            return {}
+        if self.best.epoch != self.epoch:
+            self.best.load_into(self.model)
+            print(f"keeping the weights of epoch {self.best.epoch} (best validation bits/dim "
+                  f"{self.best.bits_per_dim:.4f}); the last epoch's: --checkpoint last")  # fmt: skip
+        return {"best_epoch": self.best.epoch, VALIDATION_COLUMN: self.best.bits_per_dim}
 
     def _progress_bar(self):  # noqa: ANN202 - tqdm or None
         return progress_bar(self.cfg.epochs, self.config.kind, "epoch", initial=self.epoch,
@@ -188,9 +223,11 @@ class GenerativeTrainer:
             print(f"epoch {row['epoch']}: {text}", flush=True)
 
     def finish(self) -> None:
+        selection = self._keep_best()
         atomic_save(self.run / MODEL_FILE, lambda p: torch.save(self.model.state_dict(), p))
         self.model.eval()
         metrics = final_metrics(self.model, self.config, self.kind, self.data)
+        metrics.update(selection)
         metrics.update(epochs=self.epoch, steps=self.step, parameters=sum(p.numel() for p in self.model.parameters()))
         atomic_write_text(self.run / "metrics.json", json.dumps(metrics, indent=2))
         if self.cfg.samples:
@@ -199,9 +236,8 @@ class GenerativeTrainer:
                             self.run / "samples.png")  # fmt: skip
             if hasattr(self.kind, "extra_images"):
                 self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels)
-        for name, columns in getattr(
-            self.kind, "PLOTS", {"bits_per_dim": ("train_bits_per_dim", "test_bits_per_dim")}
-        ).items():
+        default_plots = {"bits_per_dim": tuple(c for c in self.columns if c.endswith("bits_per_dim"))}
+        for name, columns in getattr(self.kind, "PLOTS", default_plots).items():
             plot_columns(self.run / "progress.csv", "epoch", list(columns), self.run.plots / f"{name}.png",
                          ylabel=name.replace("_", " "), title=self.config.kind)  # fmt: skip
         headline = next(iter(metrics))
@@ -248,20 +284,19 @@ def final_metrics(model: nn.Module, config, kind: ModuleType, data: DataSource) 
 
 
 def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> tuple[nn.Module, DataSource]:
-    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its data."""
+    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its data. With a
+    validation split the final weights are the best-validation ones; "last" gives the last epoch's."""
     data = load_data_source(config.data)
     model = build_model(config, kind, data)
     if checkpoint == "final" and (run / MODEL_FILE).is_file():
         path = run / MODEL_FILE
     else:
-        found = run.checkpoints.get("latest")
+        found = run.checkpoints.get("best" if checkpoint == "best" else "latest")
         if found is None:
-            raise RlgenError(f"{run.path} has no trained model yet (no {MODEL_FILE} and no checkpoint)")
+            hint = "no best checkpoint (it needs data.validation > 0)" if checkpoint == "best" else "no checkpoint"
+            raise RlgenError(f"{run.path} has no trained model yet (no {MODEL_FILE} and {hint})")
         path = found.path / MODEL_FILE
-    try:
-        model.load_state_dict(torch.load(path, weights_only=True))
-    except (OSError, RuntimeError) as err:
-        raise RlgenError(f"cannot load {path}: {str(err).splitlines()[0]}") from None
+    load_weights(model, path)
     return model.eval(), data
 
 

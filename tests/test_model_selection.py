@@ -1,0 +1,121 @@
+"""Validation split and best-validation weights for the likelihood models (``data.validation``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import CONFIGS, assert_user_error, run_cli
+
+from rlgen.generative.config import DataConfig
+from rlgen.generative.data_source import held_out, load_data_source
+from rlgen.generative.model_selection import BestWeights
+from rlgen.runs import RunDir
+
+
+def test_split_is_fixed_disjoint_and_independent_of_the_run():
+    kept, held = held_out(1500, 0.1, "images")
+    assert len(held) == 150 and len(kept) == 1350
+    assert not set(kept) & set(held) and set(kept) | set(held) == set(range(1500))
+    again_kept, again_held = held_out(1500, 0.1, "images")
+    assert np.array_equal(held, again_held) and np.array_equal(kept, again_kept)
+
+    plain = load_data_source(DataConfig())
+    split = load_data_source(DataConfig(validation=0.1))
+    assert plain.validation_batches(64) is None
+    assert len(split.train) == 1350 and len(split.validation) == 150
+    assert np.array_equal(split.test.images, plain.test.images)  # the test set is untouched
+    together = np.concatenate([split.train.images, split.validation.images])
+    assert sorted(map(bytes, together)) == sorted(map(bytes, plain.train.images))
+    limited = load_data_source(DataConfig(validation=0.1, limit=100))
+    assert len(limited.train) == 100 and len(limited.validation) == 150  # the limit never eats the validation
+
+
+def test_bad_fractions_are_refused():
+    with pytest.raises(ValueError, match="validation"):
+        DataConfig(validation=0.9)
+    with pytest.raises(Exception, match="no training images"):
+        held_out(1, 0.5, "training images")
+
+
+def test_best_weights_keep_only_improvements_and_forget_redone_epochs(tmp_path):
+    run = RunDir(tmp_path / "run")
+    model = torch.nn.Linear(2, 1)
+    best = BestWeights(run)
+    assert best.offer(1, 2.0, model)
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert not best.offer(2, 2.5, model)  # worse: the epoch-1 weights stay
+    assert not best.offer(3, math.nan, model)
+    reloaded = BestWeights(run)
+    assert (reloaded.epoch, reloaded.bits_per_dim) == (1, 2.0)
+    reloaded.load_into(model)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in kept.items())
+    reloaded.forget_after(0)  # resumed from before epoch 1: the next evaluation starts the selection again
+    assert reloaded.offer(1, 3.0, model)
+
+
+def test_flow_run_keeps_its_best_validation_weights(tmp_path):
+    run = tmp_path / "run"
+    overrides = ["--set", "data.validation=0.2", "--set", "train.epochs=3", "--set", "train.learning_rate=0.03"]
+    result = run_cli("train", str(CONFIGS / "realnvp_digits.yaml"), "--debug", "--run-dir", str(run), *overrides)
+    assert result.returncode == 0, result.stderr
+    with open(run / "progress.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    scores = [float(row["val_bits_per_dim"]) for row in rows]
+    assert len(scores) == 3
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["best_epoch"] == 1 + int(np.argmin(scores))
+    assert metrics["val_bits_per_dim"] == pytest.approx(min(scores))
+    best = RunDir(run).checkpoints.get("best")
+    final, chosen = (torch.load(p, weights_only=True) for p in (run / "model.pt", best.path / "model.pt"))
+    assert all(torch.equal(final[k], chosen[k]) for k in final)
+    assert run_cli("evaluate", str(run), "--checkpoint", "last").returncode == 0
+
+
+def test_gans_refuse_a_validation_split(tmp_path):
+    result = run_cli("train", str(CONFIGS / "gan_dcgan_digits.yaml"), "--debug", "--set", "data.validation=0.1",
+                     cwd=tmp_path)  # fmt: skip
+    assert_user_error(result, "data.validation")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
+    """Validation bits/dim scripted to be best at epoch 2 of 4: model.pt must hold epoch 2's weights."""
+    from rlgen import cli
+    from rlgen.generative import trainer
+    from rlgen.generative.data_source import InMemoryImages
+
+    class ValidationBatches(list):
+        pass
+
+    real_bits, real_batches = trainer.test_bits_per_dim, InMemoryImages.validation_batches
+    scripted = iter([3.0, 1.0, 2.0, 2.5])
+    snapshots = {}
+
+    def bits_scripted(model, batches):
+        if not isinstance(batches, ValidationBatches):
+            return real_bits(model, batches)
+        snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
+        return next(scripted)
+
+    def tagged(self, batch_size):
+        batches = real_batches(self, batch_size)
+        return None if batches is None else ValidationBatches(batches)
+
+    monkeypatch.setattr(trainer, "test_bits_per_dim", bits_scripted)
+    monkeypatch.setattr(InMemoryImages, "validation_batches", tagged)
+    run = tmp_path / "run"
+    code = cli.main(["train", str(CONFIGS / "realnvp_digits.yaml"), "--debug", "--run-dir", str(run),
+                     "--set", "data.validation=0.2", "--set", "train.epochs=4"])  # fmt: skip
+    assert code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (metrics["best_epoch"], metrics["val_bits_per_dim"]) == (2, 1.0)
+    final = torch.load(run / "model.pt", weights_only=True)
+    assert all(torch.equal(final[k], snapshots[2][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[4][k]) for k in final)
