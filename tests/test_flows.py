@@ -43,6 +43,7 @@ def layers():
     actnorm = ActNorm(4)
     actnorm(torch.randn(8, 4, 2, 2) * 3 + 1)  # data-dependent initialisation
     shared = SharedCouplingNet(2, 4, hidden=8, n_steps=3)
+    with_heads = SharedCouplingNet(2, 4, hidden=8, n_steps=3, step_heads=True)
     return {
         "actnorm": actnorm,
         "invconv": InvConv1x1(4),
@@ -52,6 +53,7 @@ def layers():
         "additive": ChannelCoupling(4, coupling_net(2, 2), affine=False),
         "checkerboard": CheckerboardCoupling(4, 2, 2, coupling_net(4, 8), parity=1),
         "shared_step2": ChannelCoupling(4, shared, step=2),
+        "shared_heads_step1": ChannelCoupling(4, with_heads, step=1),
         "squeeze": Squeeze(),
     }
 
@@ -118,6 +120,18 @@ def test_shared_coupling_cuts_coupling_parameters():
     plain = glow((1, 8, 8), 17, steps=8, hidden=32)
     shared = glow((1, 8, 8), 17, steps=8, hidden=32, share_coupling=True)
     assert coupling_params(shared) <= 0.2 * coupling_params(plain)
+    with_heads = glow((1, 8, 8), 17, steps=16, hidden=128, share_coupling=True, step_heads=True)
+    assert coupling_params(with_heads) <= 0.1 * coupling_params(glow((1, 8, 8), 17, steps=16, hidden=128))
+
+
+def test_step_heads_give_each_step_its_own_output():
+    net = randomise(SharedCouplingNet(2, 4, hidden=8, n_steps=3, step_heads=True))
+    x = torch.randn(2, 2, 4, 4)
+    outputs = [net(x, step) for step in range(3)]
+    assert outputs[0].shape == (2, 4, 4, 4)
+    assert not torch.allclose(outputs[0], outputs[1])
+    assert len(net.net) == 4  # the shared body ends in a ReLU: the zero-initialised outputs are per step
+    assert all(float(head.weight.abs().sum()) == 0 for head in SharedCouplingNet(2, 4, 8, 3, step_heads=True).heads)
 
 
 def test_flow_sample_and_loss_shapes():

@@ -16,6 +16,7 @@ SHAPE, LEVELS = (1, 8, 8), 17
 MODELS = {
     "glow": lambda: glow(SHAPE, LEVELS, steps=2, hidden=16),
     "glow_shared": lambda: glow(SHAPE, LEVELS, steps=2, hidden=16, share_coupling=True),
+    "glow_shared_heads": lambda: glow(SHAPE, LEVELS, steps=2, hidden=16, share_coupling=True, step_heads=True),
     "realnvp": lambda: realnvp(SHAPE, LEVELS, hidden=16),
     "pixelcnn": lambda: PixelCNN(SHAPE, LEVELS, channels=16, n_layers=3),
     "vae": lambda: VAE(SHAPE, LEVELS, latent_dim=8, features=64),

@@ -33,6 +33,9 @@ class FlowModelConfig:
     """One coupling network per level shared by its steps, with a per-step embedding (NanoFlow-style)."""
     embed_channels: int = 4
     """Size of each step's embedding when sharing coupling networks."""
+    step_heads: bool = False
+    """When sharing: each step keeps its own zero-initialised 1x1 output layer on the shared features
+    (NanoFlow's per-flow projection; hidden x 2 x channels/2 parameters per step)."""
     sample_temperature: float = 0.8
     """Temperature of the final samples.png (rlgen sample --temperature overrides)."""
 
@@ -67,10 +70,11 @@ def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - Mul
     m = config.model
     if m.arch == "realnvp":
         return realnvp(image_shape, levels, n_scales=m.n_levels, hidden=m.hidden,
-                       share_coupling=m.share_coupling, embed_channels=m.embed_channels)  # fmt: skip
+                       share_coupling=m.share_coupling, embed_channels=m.embed_channels,
+                       step_heads=m.step_heads)  # fmt: skip
     return glow(image_shape, levels, n_levels=m.n_levels, steps=m.steps, hidden=m.hidden,
                 affine=m.coupling == "affine", lu=m.lu, share_coupling=m.share_coupling,
-                embed_channels=m.embed_channels)  # fmt: skip
+                embed_channels=m.embed_channels, step_heads=m.step_heads)  # fmt: skip
 
 
 train, evaluate, sample = common.kind_functions(__name__)

@@ -10,7 +10,10 @@ starts as (almost) the identity. Additive coupling (NICE; Glow's "additive" vari
 
 Shared coupling (``SharedCouplingNet``): one network serves all K steps of a level; each step adds its own
 learned embedding as extra input channels (cf. NanoFlow, Lee et al. 2020, arXiv 2006.06280, Section 3.2,
-"flow indication embedding"), cutting the coupling parameters ~K-fold.
+"flow indication embedding"), cutting the coupling parameters ~K-fold. With ``step_heads`` each step also
+keeps its own output layer, a zero-initialised 1x1 convolution on the shared features (NanoFlow keeps the
+small per-flow projection layers separate and shares the large body); it costs hidden x out parameters per
+step and gives the steps a handle on their own (shift, scale) that an input embedding alone lacks.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import torch
 from torch import Tensor, nn
 
 
-def zero_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
-    conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+def zero_conv(in_channels: int, out_channels: int, kernel: int = 3) -> nn.Conv2d:
+    conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2)
     nn.init.zeros_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv
@@ -29,31 +32,31 @@ def zero_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
 class CouplingNet(nn.Module):
     """Glow's NN(): conv3x3 -> ReLU -> conv1x1 -> ReLU -> zero-initialised conv3x3."""
 
-    def __init__(self, in_channels: int, out_channels: int, hidden: int, embed_channels: int = 0):
+    def __init__(self, in_channels: int, out_channels: int, hidden: int, embed_channels: int = 0, head: bool = True):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels + embed_channels, hidden, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 1),
-            nn.ReLU(),
-            zero_conv(hidden, out_channels),
-        )
+        body = [nn.Conv2d(in_channels + embed_channels, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1)]
+        self.net = nn.Sequential(*body, nn.ReLU(), *([zero_conv(hidden, out_channels)] if head else []))
 
     def forward(self, x: Tensor, step: int = 0) -> Tensor:
         return self.net(x)
 
 
 class SharedCouplingNet(CouplingNet):
-    """One ``CouplingNet`` for ``n_steps`` flow steps; step k concatenates its embedding e_k to the input."""
+    """One ``CouplingNet`` for ``n_steps`` flow steps; step k concatenates its embedding e_k to the input and,
+    with ``step_heads``, ends in its own zero-initialised 1x1 output layer instead of the shared one."""
 
-    def __init__(self, in_channels: int, out_channels: int, hidden: int, n_steps: int, embed_channels: int = 4):
-        super().__init__(in_channels, out_channels, hidden, embed_channels)
+    def __init__(self, in_channels: int, out_channels: int, hidden: int, n_steps: int, embed_channels: int = 4,
+                 step_heads: bool = False):  # fmt: skip
+        super().__init__(in_channels, out_channels, hidden, embed_channels, head=not step_heads)
         self.embeddings = nn.Parameter(torch.randn(n_steps, embed_channels) * 0.1)
+        heads = [zero_conv(hidden, out_channels, kernel=1) for _ in range(n_steps)] if step_heads else []
+        self.heads = nn.ModuleList(heads)
 
     def forward(self, x: Tensor, step: int = 0) -> Tensor:
         b, _, h, w = x.shape
         embedding = self.embeddings[step].view(1, -1, 1, 1).expand(b, -1, h, w)
-        return self.net(torch.cat([x, embedding], dim=1))
+        features = self.net(torch.cat([x, embedding], dim=1))
+        return self.heads[step](features) if len(self.heads) else features
 
 
 def split_channels(channels: int) -> tuple[int, int]:

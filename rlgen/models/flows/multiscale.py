@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -143,9 +144,19 @@ class MultiScaleFlow(nn.Module):
         return torch.floor((y + 0.5) * self.levels).clamp(0, self.levels - 1).long()
 
 
-def _coupling_nets(count: int, in_ch: int, out_ch: int, hidden: int, shared: bool, embed: int) -> list[nn.Module]:
-    if shared:
-        net = SharedCouplingNet(in_ch, out_ch, hidden, count, embed)
+@dataclass(frozen=True)
+class Sharing:
+    """How the steps of a level share coupling networks (``SharedCouplingNet``); ``enabled`` False: one each.
+    ``glow`` and ``realnvp`` take these as ``share_coupling``, ``embed_channels`` and ``step_heads``."""
+
+    enabled: bool = False
+    embed_channels: int = 4
+    step_heads: bool = False
+
+
+def _coupling_nets(count: int, in_ch: int, out_ch: int, hidden: int, sharing: Sharing) -> list[nn.Module]:
+    if sharing.enabled:
+        net = SharedCouplingNet(in_ch, out_ch, hidden, count, sharing.embed_channels, sharing.step_heads)
         return [net] * count
     return [CouplingNet(in_ch, out_ch, hidden) for _ in range(count)]
 
@@ -161,15 +172,17 @@ def glow(
     lu: bool = True,
     share_coupling: bool = False,
     embed_channels: int = 4,
+    step_heads: bool = False,
 ) -> MultiScaleFlow:
     """Glow (Kingma & Dhariwal 2018): ``n_levels`` levels of squeeze + ``steps`` flow steps, splits between."""
     c, h, w = image_shape
     stages, splits = [], []
+    sharing = Sharing(share_coupling, embed_channels, step_heads)
     for level in range(n_levels):
         c, h, w = 4 * c, h // 2, w // 2
         layers: list[nn.Module] = [Squeeze()]
         in_ch, out_ch = ChannelCoupling.net_channels(c, affine)
-        for k, net in enumerate(_coupling_nets(steps, in_ch, out_ch, hidden, share_coupling, embed_channels)):
+        for k, net in enumerate(_coupling_nets(steps, in_ch, out_ch, hidden, sharing)):
             layers += [ActNorm(c), InvConv1x1(c, lu=lu), ChannelCoupling(c, net, step=k, affine=affine)]
         stages.append(layers)
         if level < n_levels - 1:
@@ -188,15 +201,17 @@ def realnvp(
     hidden: int = 64,
     share_coupling: bool = False,
     embed_channels: int = 4,
+    step_heads: bool = False,
 ) -> MultiScaleFlow:
     """RealNVP (Dinh et al. 2017, Section 3.6) with ActNorm after each coupling (module docstring)."""
     c, h, w = image_shape
     stages, splits = [], []
+    sharing = Sharing(share_coupling, embed_channels, step_heads)
 
     def checkerboards(count: int) -> list[nn.Module]:
         in_ch, out_ch = CheckerboardCoupling.net_channels(c)
         layers: list[nn.Module] = []
-        for k, net in enumerate(_coupling_nets(count, in_ch, out_ch, hidden, share_coupling, embed_channels)):
+        for k, net in enumerate(_coupling_nets(count, in_ch, out_ch, hidden, sharing)):
             layers += [CheckerboardCoupling(c, h, w, net, parity=k % 2, step=k), ActNorm(c)]
         return layers
 
@@ -205,7 +220,7 @@ def realnvp(
         c, h, w = 4 * c, h // 2, w // 2
         layers.append(Squeeze())
         in_ch, out_ch = ChannelCoupling.net_channels(c, affine=True)
-        for k, net in enumerate(_coupling_nets(3, in_ch, out_ch, hidden, share_coupling, embed_channels)):
+        for k, net in enumerate(_coupling_nets(3, in_ch, out_ch, hidden, sharing)):
             layers += [ChannelCoupling(c, net, step=k, flip=bool(k % 2)), ActNorm(c)]
         stages.append(layers)
         splits.append(Split(c, learned=False))
