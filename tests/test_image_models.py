@@ -9,6 +9,7 @@ import torch
 
 from rlgen.data.images import load_image_set
 from rlgen.models.flows.multiscale import glow, realnvp
+from rlgen.models.ladder_vae import LadderVAE, gaussian_log_prob
 from rlgen.models.pixelcnn import PixelCNN
 from rlgen.models.vae import VAE
 
@@ -21,6 +22,7 @@ MODELS = {
     "pixelcnn": lambda: PixelCNN(SHAPE, LEVELS, channels=16, n_layers=3),
     "vae": lambda: VAE(SHAPE, LEVELS, latent_dim=8, features=64),
     "vae_iaf": lambda: VAE(SHAPE, LEVELS, latent_dim=8, features=64, posterior="iaf", iaf_hidden=(32,)),
+    "vae_ladder": lambda: LadderVAE(SHAPE, LEVELS, latent_dim=8, features=64, posterior="iaf", iaf_hidden=(32,)),
     "vae_pixelcnn": lambda: VAE(SHAPE, LEVELS, latent_dim=8, features=64, decoder="pixelcnn", pixelcnn_channels=8),
 }
 
@@ -69,3 +71,68 @@ def test_vae_iw_nll_is_tighter_than_the_elbo_and_free_bits_change_the_objective(
     objective, metrics = free.loss(batch)
     assert float(objective) * 64 * math.log(2) > metrics["recon_nats"] + 4 * 5.0 - 1e-2  # each group pays >= kl_min
     assert 0 <= model.active_units(batch) <= 8
+
+
+def trained_ladder(batch, steps: int = 30) -> LadderVAE:
+    torch.manual_seed(0)
+    model = LadderVAE(SHAPE, LEVELS, latent_dim=8, features=64, posterior="iaf", iaf_hidden=(32,), kl_groups=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss, _ = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def test_ladder_inference_is_bidirectional_and_its_iw_nll_beats_its_elbo(batch):
+    model = trained_ladder(batch)
+    h = model.features(batch)
+    # the lower posterior q(z_1 | x, z_2) reads the top-down state: other z_2 draws give other parameters
+    torch.manual_seed(1)
+    first = model.infer(h)[3][:, 2 * 8 :]
+    torch.manual_seed(2)
+    second = model.infer(h)[3][:, 2 * 8 :]
+    assert not torch.allclose(first, second)
+    # ... and the bottom-up features: other images give other parameters for the same z_2 draw
+    torch.manual_seed(1)
+    other = model.infer(model.features(batch.flip(0)))[3][:, 2 * 8 :]
+    assert not torch.allclose(first, other.flip(0))
+    torch.manual_seed(3)
+    elbo_nll = torch.stack([-(lambda t: t[0] - t[1].sum(1))(model.terms(batch)) for _ in range(20)]).mean()
+    assert float(model.iw_nll(batch, k=50).mean()) < float(elbo_nll)
+    assert model.terms(batch)[1].shape == (len(batch), 16)  # per-dimension KL terms of both layers
+    assert 0 <= model.active_units(batch) <= 16
+
+
+def test_ladder_prior_density_and_zero_temperature_sampling():
+    mean, log_std, z = torch.randn(5, 3), torch.randn(5, 3) * 0.3, torch.randn(5, 3)
+    expected = torch.distributions.Normal(mean, log_std.exp()).log_prob(z)
+    torch.testing.assert_close(gaussian_log_prob(z, mean, log_std), expected)
+    model = randomise_ladder(LadderVAE(SHAPE, LEVELS, latent_dim=4, features=32, stochastic_layers=3).eval())
+    torch.manual_seed(5)
+    cold = model.prior_decoder_input(2, temperature=0.0)
+    torch.manual_seed(6)
+    assert torch.equal(cold, model.prior_decoder_input(2, temperature=0.0))
+    with torch.no_grad():  # by hand: z_3 = 0, then each lower z is its prior's mean
+        z, state = torch.zeros(2, 4), None
+        for layer in (1, 0):
+            state, z, _ = model._top_down_state(layer, z, state)
+        torch.testing.assert_close(cold, model._decoder_input(z, state))
+    warm = model.prior_decoder_input(2, temperature=1.0)
+    assert not torch.allclose(cold, warm)
+    assert model.sample(3).shape == (3, *SHAPE)
+
+
+def randomise_ladder(model: LadderVAE) -> LadderVAE:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def test_ladder_rejects_a_single_layer_and_bad_groups():
+    with pytest.raises(ValueError, match="stochastic_layers"):
+        LadderVAE(SHAPE, LEVELS, stochastic_layers=1)
+    with pytest.raises(ValueError, match="kl_groups"):
+        LadderVAE(SHAPE, LEVELS, latent_dim=6, kl_groups=4)

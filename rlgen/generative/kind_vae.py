@@ -36,11 +36,18 @@ class VAEModelConfig:
     kl_min: float = 0.0
     """Free bits: minimum KL in nats per latent group, averaged over the minibatch (0: off)."""
     kl_groups: int = 1
-    """Number of latent groups for free bits (must divide latent_dim)."""
+    """Number of latent groups for free bits (must divide latent_dim; per layer with stochastic_layers > 1)."""
     iw_samples: int = 100
     """Samples for the importance-weighted NLL in metrics.json (0: skip)."""
+    stochastic_layers: int = 1
+    """Layers of latents (each of latent_dim): 1 is the plain VAE; 2 or more a ResNet/ladder VAE with
+    bidirectional inference (Kingma et al. 2016, Appendix C; rlgen.models.ladder_vae), conv decoder only."""
 
     def __post_init__(self) -> None:
+        if self.stochastic_layers < 1:
+            raise ValueError(f"'stochastic_layers' must be >= 1, got {self.stochastic_layers}")
+        if self.stochastic_layers > 1 and self.decoder != "conv":
+            raise ValueError("'stochastic_layers' > 1 needs decoder: conv (the ladder has no PixelCNN decoder)")
         if self.latent_dim < 1 or self.kl_groups < 1 or self.latent_dim % self.kl_groups:
             raise ValueError(f"'kl_groups' ({self.kl_groups}) must divide 'latent_dim' ({self.latent_dim})")
         if self.kl_min < 0 or self.iw_samples < 0:
@@ -58,9 +65,14 @@ class Config(GenerativeRunConfig):
 
 
 def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - VAE
+    from rlgen.models.ladder_vae import LadderVAE
     from rlgen.models.vae import VAE
 
     m = config.model
+    if m.stochastic_layers > 1:
+        return LadderVAE(image_shape, levels, stochastic_layers=m.stochastic_layers, latent_dim=m.latent_dim,
+                         features=m.features, likelihood=m.likelihood, posterior=m.posterior, iaf_steps=m.iaf_steps,
+                         iaf_hidden=m.iaf_hidden, kl_min=m.kl_min, kl_groups=m.kl_groups)  # fmt: skip
     return VAE(image_shape, levels, latent_dim=m.latent_dim, features=m.features, likelihood=m.likelihood,
                posterior=m.posterior, iaf_steps=m.iaf_steps, iaf_hidden=m.iaf_hidden, kl_min=m.kl_min,
                kl_groups=m.kl_groups, decoder=m.decoder, pixelcnn_channels=m.pixelcnn_channels,

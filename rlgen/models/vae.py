@@ -96,10 +96,16 @@ class VAE(nn.Module):
             return self.pixelcnn.log_prob(x, cond=z, spatial=self.decoder(z))
         return self.head.log_prob(self.decoder(z), x)
 
+    def draw(self, x: Tensor, features=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: ANN001 - model-specific
+        """For one z ~ q(z|x): (log p(x|z) per example, log q(z|x) and log p(z) per latent dimension).
+        ``features`` (from ``self.features(x)``) can be passed in to draw many z for the same x."""
+        z, log_q = self.posterior.sample(self.features(x) if features is None else features)
+        return self.log_likelihood(x, z), log_q, standard_normal_log_prob(z)
+
     def terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(log p(x|z), per-dimension KL estimate log q(z_i|x) - log p(z_i)) for one z ~ q(z|x)."""
-        z, log_q = self.posterior.sample(self.features(x))
-        return self.log_likelihood(x, z), log_q - standard_normal_log_prob(z)
+        log_lik, log_q, log_p = self.draw(x)
+        return log_lik, log_q - log_p
 
     def loss(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         """Negative ELBO with free bits, in bits/dim; metrics hold the true ELBO's bits/dim and its parts."""
@@ -121,9 +127,8 @@ class VAE(nn.Module):
         features = self.features(x)
         weights = []
         for _ in range(k):
-            z, log_q = self.posterior.sample(features)
-            log_p = self.log_likelihood(x, z) + standard_normal_log_prob(z).sum(1)
-            weights.append(log_p - log_q.sum(1))
+            log_lik, log_q, log_p = self.draw(x, features)
+            weights.append(log_lik + log_p.sum(1) - log_q.sum(1))
         return -(torch.logsumexp(torch.stack(weights), dim=0) - math.log(k))
 
     @torch.no_grad()
