@@ -117,3 +117,19 @@ def test_vae_trains_on_streamed_frames(tmp_path, pendulum_frames):
     _collect(odd, episodes=2, steps=3)
     (odd / "manifest.json").write_text((odd / "manifest.json").read_text().replace("8,", "16,"))
     assert_user_error(run_cli("train", config, *sets[:2], "--set", f"data.path={odd}", cwd=tmp_path), "shape")
+
+
+def test_frame_validation_split_holds_out_whole_training_episodes(pendulum_frames):
+    from rlgen.generative.config import DataConfig
+    from rlgen.generative.data_source import load_data_source
+
+    data = load_data_source(DataConfig(dataset="frames", path=str(pendulum_frames), validation=0.2))
+    assert load_data_source(DataConfig(dataset="frames", path=str(pendulum_frames))).validation_batches(8) is None
+    train = np.concatenate([x.numpy() for x, _ in data.train_batches(8, seed=0)])
+    held = np.concatenate([x.numpy() for x, _ in data.validation_batches(8)])
+    test = np.concatenate([x.numpy() for x, _ in data.test_batches(8)])
+    shards = FrameShards.open(pendulum_frames)
+    assert len(held) == 2 * 13 and len(train) == 9 * 13 and len(test) == shards.frames_in(shards.split("test"))
+    every_train_frame = np.concatenate([shards.load_episode(i)["frames"] for i in shards.split("train")])
+    together = np.concatenate([train, held]).astype(np.uint8)
+    assert sorted(map(bytes, together)) == sorted(map(bytes, every_train_frame))
