@@ -56,12 +56,27 @@ class ProcessExecutor:
         self.task = task
         context = multiprocessing.get_context("spawn")
         self.pool = context.Pool(workers, initializer=_start_process_worker, initargs=(setup, arg))
+        self.submitted = self.received = 0  # each counter is written by one thread only
 
     def imap(self, items: Iterable[Any]) -> Iterator[Any]:
-        return self.pool.imap(self.task, items, chunksize=1)
+        def counted(items: Iterable[Any]) -> Iterator[Any]:
+            for item in items:  # runs in the pool's task-handler thread
+                self.submitted += 1
+                yield item
+
+        for result in self.pool.imap(self.task, counted(items), chunksize=1):
+            self.received += 1
+            yield result
 
     def close(self) -> None:
-        self.pool.terminate()
+        """Idle workers exit cleanly (close + join); only work still in flight (an error or Ctrl-C in the
+        parent) is killed. Terminating idle workers can hang join() for good: the pool's maintenance thread
+        may respawn a worker after terminate() has signalled the others, and that one is never stopped (a
+        CI run hung so in the frame-collection tests)."""
+        if self.submitted == self.received:
+            self.pool.close()
+        else:
+            self.pool.terminate()
         self.pool.join()
 
 
