@@ -9,7 +9,8 @@ import torch
 
 from rlgen.data.images import load_image_set
 from rlgen.models.flows.multiscale import glow, realnvp
-from rlgen.models.ladder_vae import LadderVAE, gaussian_log_prob
+from rlgen.models.ladder_vae import LadderVAE
+from rlgen.models.likelihoods import gaussian_log_density
 from rlgen.models.pixelcnn import PixelCNN
 from rlgen.models.vae import VAE
 
@@ -108,7 +109,7 @@ def test_ladder_inference_is_bidirectional_and_its_iw_nll_beats_its_elbo(batch):
 def test_ladder_prior_density_and_zero_temperature_sampling():
     mean, log_std, z = torch.randn(5, 3), torch.randn(5, 3) * 0.3, torch.randn(5, 3)
     expected = torch.distributions.Normal(mean, log_std.exp()).log_prob(z)
-    torch.testing.assert_close(gaussian_log_prob(z, mean, log_std), expected)
+    torch.testing.assert_close(gaussian_log_density(z, mean, log_std), expected)
     model = randomise_ladder(LadderVAE(SHAPE, LEVELS, latent_dim=4, features=32, stochastic_layers=3).eval())
     torch.manual_seed(5)
     cold = model.prior_decoder_input(2, temperature=0.0)

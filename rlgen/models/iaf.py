@@ -64,3 +64,13 @@ class IAFPosterior(DiagonalPosterior):
             z = gate * z + (1 - gate) * m
             log_q = log_q - torch.log(gate)
         return z, log_q
+
+
+def make_posterior(kind: str, features: int, latent_dim: int, iaf_steps: int = 2,
+                   iaf_hidden: Sequence[int] = (64, 64)) -> DiagonalPosterior:  # fmt: skip
+    """q(z | x) of ``kind`` ``diagonal`` or ``iaf`` reading ``features``-sized inputs."""
+    if kind == "iaf":
+        return IAFPosterior(features, latent_dim, iaf_steps, iaf_hidden)
+    if kind == "diagonal":
+        return DiagonalPosterior(features, latent_dim)
+    raise ValueError(f"posterior must be 'diagonal' or 'iaf', got {kind!r}")

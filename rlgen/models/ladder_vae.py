@@ -23,20 +23,15 @@ decoder reads [z_1, d_1] through one linear layer.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
-from rlgen.models.iaf import DiagonalPosterior, IAFPosterior
-from rlgen.models.likelihoods import make_head
+from rlgen.models.iaf import make_posterior
+from rlgen.models.likelihoods import gaussian_log_density, make_head
 from rlgen.models.vae import VAE, standard_normal_log_prob
-
-
-def gaussian_log_prob(z: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
-    return -0.5 * ((z - mean) * torch.exp(-log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
 
 
 class LadderVAE(VAE):
@@ -61,8 +56,6 @@ class LadderVAE(VAE):
         nn.Module.__init__(self)
         if stochastic_layers < 2:
             raise ValueError(f"a ladder needs stochastic_layers >= 2, got {stochastic_layers} (1: use VAE)")
-        if posterior not in ("diagonal", "iaf"):
-            raise ValueError(f"posterior must be 'diagonal' or 'iaf', got {posterior!r}")
         if latent_dim % kl_groups:
             raise ValueError(f"latent_dim {latent_dim} is not divisible by kl_groups {kl_groups}")
         self.image_shape, self.levels = tuple(image_shape), levels
@@ -71,16 +64,13 @@ class LadderVAE(VAE):
         self.kl_min, self.kl_groups = kl_min, stochastic_layers * kl_groups  # kl_groups groups in each layer
         f, d = features, latent_dim
 
-        def make_posterior(inputs: int) -> nn.Module:
-            if posterior == "iaf":
-                return IAFPosterior(inputs, d, iaf_steps, iaf_hidden)
-            return DiagonalPosterior(inputs, d)
-
         self.encoder = ConvEncoder(image_shape, f)
         self.up = nn.ModuleList(nn.Linear(f, f) for _ in range(stochastic_layers - 1))
         # list index i is layer i + 1 of the docstring; the top layer's posterior reads h_L alone
-        self.posteriors = nn.ModuleList(make_posterior(f if layer == stochastic_layers - 1 else 2 * f)
-                                        for layer in range(stochastic_layers))  # fmt: skip
+        self.posteriors = nn.ModuleList(
+            make_posterior(posterior, f if layer == stochastic_layers - 1 else 2 * f, d, iaf_steps, iaf_hidden)
+            for layer in range(stochastic_layers)
+        )
         self.down = nn.ModuleList(nn.Linear(d + (f if layer < stochastic_layers - 2 else 0), f)
                                   for layer in range(stochastic_layers - 1))  # fmt: skip
         self.priors = nn.ModuleList(nn.Linear(f, 2 * d) for _ in range(stochastic_layers - 1))
@@ -118,7 +108,7 @@ class LadderVAE(VAE):
                 context = torch.cat([h[layer], state], 1)
             means.append(torch.cat(self.posteriors[layer].base(context), 1))
             z, lq = self.posteriors[layer].sample(context)
-            lp = standard_normal_log_prob(z) if state is None else gaussian_log_prob(z, prior_mean, prior_log_std)
+            lp = standard_normal_log_prob(z) if state is None else gaussian_log_density(z, prior_mean, prior_log_std)
             log_q.append(lq)
             log_p.append(lp)
         return self._decoder_input(z, state), torch.cat(log_q, 1), torch.cat(log_p, 1), torch.cat(means, 1)

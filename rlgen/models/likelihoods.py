@@ -125,6 +125,11 @@ def _gaussian_log_pdf(t: Tensor) -> Tensor:
     return -0.5 * t**2 - 0.5 * math.log(2 * math.pi)
 
 
+def gaussian_log_density(z: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
+    """log N(z; mean, exp(log_std)^2) per element (continuous latents: flow priors, VAE priors)."""
+    return _gaussian_log_pdf((z - mean) * torch.exp(-log_std)) - log_std
+
+
 class _DiscretisedLocationScale(LikelihoodHead):
     """A location-scale density per sub-pixel discretised to L bins; ``params``: C means then C log-scales.
     Subclasses name the standard density's ``cdf``, ``log_pdf`` and ``noise`` (a standard draw)."""

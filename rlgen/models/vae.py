@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
-from rlgen.models.iaf import DiagonalPosterior, IAFPosterior
+from rlgen.models.iaf import make_posterior
 from rlgen.models.likelihoods import bits_per_dim, make_head, to_unit
 from rlgen.models.pixelcnn import PixelCNN
 
@@ -52,8 +52,6 @@ class VAE(nn.Module):
         spatial_channels: int = 4,
     ):
         super().__init__()
-        if posterior not in ("diagonal", "iaf"):
-            raise ValueError(f"posterior must be 'diagonal' or 'iaf', got {posterior!r}")
         if decoder not in ("conv", "pixelcnn"):
             raise ValueError(f"decoder must be 'conv' or 'pixelcnn', got {decoder!r}")
         if latent_dim % kl_groups:
@@ -61,11 +59,7 @@ class VAE(nn.Module):
         self.image_shape, self.levels, self.latent_dim = tuple(image_shape), levels, latent_dim
         self.kl_min, self.kl_groups = kl_min, kl_groups
         self.encoder = ConvEncoder(image_shape, features)
-        self.posterior = (
-            IAFPosterior(features, latent_dim, iaf_steps, iaf_hidden)
-            if posterior == "iaf"
-            else DiagonalPosterior(features, latent_dim)
-        )
+        self.posterior = make_posterior(posterior, features, latent_dim, iaf_steps, iaf_hidden)
         channels = image_shape[0]
         if decoder == "pixelcnn":
             self.pixelcnn = PixelCNN(

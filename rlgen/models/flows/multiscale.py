@@ -32,12 +32,12 @@ from rlgen.models.flows.coupling import (
     zero_conv,
 )
 from rlgen.models.flows.layers import InvConv1x1, Squeeze
+from rlgen.models.likelihoods import gaussian_log_density
 
 
 def gaussian_log_prob(z: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
     """Sum over all but the batch dimension of log N(z; mean, exp(log_scale)^2)."""
-    log_p = -0.5 * math.log(2 * math.pi) - log_scale - 0.5 * ((z - mean) * torch.exp(-log_scale)) ** 2
-    return log_p.flatten(1).sum(1)
+    return gaussian_log_density(z, mean, log_scale).flatten(1).sum(1)
 
 
 class Split(nn.Module):
