@@ -1,6 +1,6 @@
 """Test bits/dim (17 levels) on the digits test set: per-pixel categorical baseline, VAE (IW-NLL), VAE+IAF
-(IW-NLL), two-layer VAE+IAF with bidirectional inference (IW-NLL), RealNVP, Glow, PixelCNN; the same number of
-epochs for every model, several seeds.
+(IW-NLL), two-layer VAE+IAF with bidirectional inference (IW-NLL), RealNVP, Glow (per-step and shared
+coupling networks), PixelCNN; the same number of epochs for every model, several seeds.
 
 Each model is ``rlgen train run_configs/<model>_digits.yaml --seed S --set train.epochs=E`` (in-process);
 the reported figure is ``metrics.json``'s test bits/dim: the exact NLL for PixelCNN and the categorical
@@ -33,7 +33,7 @@ from rlgen.data.images import load_image_set
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_runs import train_config  # noqa: E402 - the benchmarks folder is not a package
 
-MODELS = ["vae", "vae_iaf", "vae_ladder", "realnvp", "glow", "pixelcnn"]
+MODELS = ["vae", "vae_iaf", "vae_ladder", "realnvp", "glow", "glow_shared", "pixelcnn"]
 
 
 def categorical_baseline() -> float:
