@@ -184,8 +184,8 @@ def free_swing_amplitude(pole_damping: float, start: float = 2.6, steps: int = 4
     env = gym.make("rlgen/SparseCartPoleSwingup-v0", pole_damping=pole_damping).unwrapped
     env.reset(seed=0)
     env.set_state(np.array([0.0, np.pi - start]), np.zeros(2))
-    angles = [env.step(np.zeros(1))[0] for _ in range(steps)]
-    return float(np.pi - np.arccos(max(obs[1] for obs in angles[-10:])))
+    observations = [env.step(np.zeros(1))[0] for _ in range(steps)]
+    return float(np.pi - np.arccos(max(obs[1] for obs in observations[-10:])))
 
 
 def test_sparse_cartpole_swingup_pole_damping_matches_the_originals_energy_loss():
