@@ -9,6 +9,10 @@ the last 100 training episodes at the end.
 
     python benchmarks/vime_sparse.py --tasks sparse_mountaincar --seeds 10
     python benchmarks/vime_sparse.py --tasks sparse_cartpole_swingup --seeds 5 --set train.total_timesteps=500000
+
+To split a sweep over processes, give each its own ``--methods`` and/or ``--first-seed``/``--seeds`` and
+a common ``--runs-dir``; a run directory that this script already finished is summarised, not retrained,
+so the last call (``--methods vime baseline``) reports the whole sweep.
 """
 
 from __future__ import annotations
@@ -47,23 +51,38 @@ def summarise(run_dir: Path, last: int) -> tuple[bool, float, float]:
     return reached, sum(evals[-last:]) / len(evals[-last:]), training[-1]
 
 
+def run_seed(config: Path, seed: int, run_dir: Path, overrides: list[str]) -> float:
+    """Train unless `run_dir` already holds a finished run; returns the seconds its training took."""
+    timing = run_dir / "benchmark_wall_s.txt"
+    if (run_dir / "policy.zip").is_file() and timing.is_file():
+        return float(timing.read_text())
+    seconds = train(config, seed, run_dir, overrides)
+    timing.write_text(f"{seconds:.1f}\n")
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["sparse_mountaincar"])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="+", default=["vime", "baseline"], choices=["vime", "baseline"])
+    parser.add_argument("--runs-dir", type=Path, help="keep the run directories here (default: a temp dir)")
     parser.add_argument("--last", type=int, default=3, help="evaluations averaged for the success rate")
     parser.add_argument("--set", action="append", default=[], help="override for both methods")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
+        runs = args.runs_dir or Path(tmp)
         for task in args.tasks:
-            for method in ("vime", "baseline"):
+            for method in args.methods:
                 config = ROOT / "run_configs" / f"{method}_{task}.yaml"
                 reached, rates, finals, seconds = 0, [], [], 0.0
-                for seed in range(args.seeds):
-                    run_dir = Path(tmp) / f"{task}-{method}-{seed}"
-                    seconds += train(config, seed, run_dir, args.set)
+                for seed in seeds:
+                    run_dir = runs / f"{task}-{method}-{seed}"
+                    seconds += run_seed(config, seed, run_dir, args.set)
                     ok, rate, final = summarise(run_dir, args.last)
                     reached += ok
                     rates.append(rate)
@@ -71,7 +90,7 @@ def main() -> None:
                 row = {
                     "task": task,
                     "method": method,
-                    "seeds": args.seeds,
+                    "seeds": list(seeds),
                     "reached_goal": reached,
                     "mean_eval_success_last": sum(rates) / len(rates),
                     "mean_final_training_success": sum(finals) / len(finals),

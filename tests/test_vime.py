@@ -213,6 +213,18 @@ def test_sparse_half_cheetah_definition():
     assert obs[0] > 5.0  # the x position is observed
 
 
+def test_sparse_half_cheetah_steps_like_the_original():
+    # rllab's half_cheetah.xml has no frame_skip numeric, so the original acts every 0.01 s physics step:
+    # the 500-step episode lasts 5 s, not Gymnasium's 25 s.
+    env = gym.make("rlgen/SparseHalfCheetah-v0")
+    assert env.unwrapped.dt == pytest.approx(0.01) and env.spec.max_episode_steps == 500
+    assert gym.make("rlgen/SparseHalfCheetah-v0", frame_skip=5).unwrapped.dt == pytest.approx(0.05)
+    starts = np.stack([env.reset(seed=seed)[0] for seed in range(200)])
+    assert 0.005 < starts[:, 1:9].std() < 0.02  # rllab's Gaussian position noise, sd 0.01
+    with pytest.raises(ValueError, match="frame_skip"):
+        gym.make("rlgen/SparseHalfCheetah-v0", frame_skip=0)
+
+
 def test_vime_through_cli_with_resume(tmp_path, capsys):
     config = CONFIGS / "vime_sparse_mountaincar.yaml"
     run = tmp_path / "run"
