@@ -37,6 +37,12 @@ def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> Non
         assert needle in lines[0], lines[0]
 
 
+@pytest.fixture(autouse=True)
+def sb3_logs_in_tmp_path(tmp_path, monkeypatch):
+    """SB3's ``learn()`` without a logger makes ``$TMPDIR/SB3-<time>``; keep those inside the test's tmp dir."""
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3_logs"))
+
+
 @pytest.fixture
 def pendulum() -> Path:
     """PPO on Pendulum-v1: the plain-SB3 config the CLI tests exercise."""
