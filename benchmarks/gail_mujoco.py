@@ -11,6 +11,7 @@ already trained there are reused, so a long sweep can be continued.
     python benchmarks/gail_mujoco.py --envs hopper halfcheetah --trajectories 4 25 --seeds 3 \\
         --expert-steps 300000 --gail-steps 500000 --out benchmarks/results/gail_mujoco
     python benchmarks/gail_mujoco.py --envs hopper --expert-config ppo_{env}.yaml --gail-steps 500000
+    python benchmarks/gail_mujoco.py --envs halfcheetah --expert-config ppo_{env}.yaml --min-return 6000
 """
 
 from __future__ import annotations
@@ -44,17 +45,19 @@ def train_or_resume(config: Path, run: Path, overrides: list[str], budget: list[
 
 
 def expert_demos(
-    env: str, episodes: int, expert_steps: int | None, out: Path, expert_config: str
+    env: str, episodes: int, expert_steps: int | None, out: Path, expert_config: str, min_return: float | None
 ) -> tuple[Path, float]:
     """Demos path and the expert's training wall time (0 when reused)."""
-    expert, demos = out / f"expert_{env}", out / f"demos_{env}_{episodes}.npz"
+    threshold = "" if min_return is None else f"_min{min_return:g}"
+    expert, demos = out / f"expert_{env}", out / f"demos_{env}_{episodes}{threshold}.npz"
     seconds = 0.0
     if not (expert / "policy.zip").exists():
         config = ROOT / "run_configs" / expert_config.format(env=env)
         print(f"training the {env} expert ...", flush=True)
         seconds = train_or_resume(config, expert, [], steps_overrides(expert_steps))
     if not demos.exists():
-        rlgen("collect", "--policy", str(expert), "--episodes", str(episodes), "--out", str(demos))
+        keep = [] if min_return is None else ["--min-return", str(min_return)]
+        rlgen("collect", "--policy", str(expert), "--episodes", str(episodes), "--out", str(demos), *keep)
     return demos, seconds
 
 
@@ -94,13 +97,22 @@ def main() -> None:
         "than the SAC experts here",
     )
     parser.add_argument("--gail-steps", type=int, help="GAIL budget (default: the GAIL config's)")
+    parser.add_argument(
+        "--min-return",
+        type=float,
+        help="collect only expert episodes with at least this return (rlgen collect --min-return; one env)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gail_mujoco")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.min_return is not None and len(args.envs) > 1:
+        parser.error("--min-return is an absolute return: give it for one env at a time")
     args.out.mkdir(parents=True, exist_ok=True)
     rows, experts = [], {}
     for env in args.envs:
-        demos, expert_s = expert_demos(env, max(args.trajectories), args.expert_steps, args.out, args.expert_config)
+        demos, expert_s = expert_demos(
+            env, max(args.trajectories), args.expert_steps, args.out, args.expert_config, args.min_return
+        )
         meta = json.loads(demos.with_suffix(".json").read_text())
         experts[env] = {"return": meta["expert_return_mean"], "random": meta["random_return_mean"], "train_s": expert_s}
         print(f"{env}: expert {meta['expert_return_mean']:.0f}, random {meta['random_return_mean']:.0f}", flush=True)

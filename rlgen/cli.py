@@ -6,6 +6,7 @@ Every user error (an :class:`rlgen.errors.RlgenError`) prints one line to stderr
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import warnings
@@ -78,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="output .npz (demos) or new folder (frames); never overwritten"
     )
     _add_policy_args(col)
+    col.add_argument(
+        "--min-return",
+        type=_finite_float,
+        metavar="R",
+        help="demos only: discard episodes whose return is below R and play more in their place (an expert "
+        "that now and then falls would teach the imitator to fall)",
+    )
     frames = col.add_argument_group("frames (image models, world model)")
     frames.add_argument(
         "--frames",
@@ -147,6 +155,16 @@ def _policy_options(args: argparse.Namespace):  # noqa: ANN202 - rlgen.evaluatio
         algo=args.algo,
         env=args.env,
     )
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -300,6 +318,8 @@ def _sample(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _collect(args: argparse.Namespace, argv: list[str]) -> int:
     if args.frames or args.policy in ("random", "brownian") or _is_world_model_run(Path(args.policy)):
+        if args.min_return is not None:
+            raise RlgenError("--min-return applies to expert demos, not to frame collection; drop it")
         return _collect_frames(args)
     from rlgen.data.demonstrations import check_new_demos_path
     from rlgen.sb3.collect import collect_demonstrations
@@ -308,13 +328,18 @@ def _collect(args: argparse.Namespace, argv: list[str]) -> int:
     check_new_demos_path(out)  # before spending time on the episodes
     options = _policy_options(args)
     env_cfg, zip_path, stats = _policy_files(args)
-    demos = collect_demonstrations(zip_path, env_cfg, options, stats_path=stats, source=str(args.policy))
+    demos = collect_demonstrations(
+        zip_path, env_cfg, options, stats_path=stats, source=str(args.policy), min_return=args.min_return
+    )
     demos.save(out)
     meta = demos.meta
+    discarded = ""
+    if args.min_return is not None:
+        discarded = f", {meta['discarded_episodes']} discarded below {args.min_return:g}"
     print(
         f"{out}: {meta['n_episodes']} episodes, {meta['n_transitions']} transitions, expert return "
         f"{meta['expert_return_mean']:.2f} ± {meta['expert_return_std']:.2f} (random policy "
-        f"{meta['random_return_mean']:.2f})"
+        f"{meta['random_return_mean']:.2f}){discarded}"
     )
     return 0
 

@@ -84,6 +84,8 @@ def test_collect_user_errors(tmp_path):
     assert_user_error(run_cli(*base, str(tmp_path / "a"), "--policy", "brownian", "--env", "CartPole-v1"), "Box")
     assert_user_error(run_cli(*base, str(tmp_path / "b"), "--policy", "random", "--env", "Pendulm-v1"), "Pendulum-v1")
     assert_user_error(run_cli(*base, str(tmp_path / "c"), "--policy", "random"), "needs --env")
+    frames_with_threshold = ("--policy", "random", "--env", "CartPole-v1", "--min-return", "5")
+    assert_user_error(run_cli(*base, str(tmp_path / "d"), *frames_with_threshold), "--min-return")
     assert not any(tmp_path.iterdir())  # nothing half-written left behind
 
 

@@ -226,3 +226,24 @@ def test_imitation_trajectory_round_trip():
     again = from_trajectories(to_trajectories(demos), env_id="CartPole-v1")
     np.testing.assert_array_equal(again.obs, demos.obs)
     np.testing.assert_array_equal(again.terminated, demos.terminated)
+
+
+def test_collect_min_return_discards_failed_expert_episodes():
+    from rlgen.evaluation import EvalOptions
+    from rlgen.sb3.collect import _play_expert
+
+    env = gym.make("CartPole-v1")
+    act = lambda obs: int(obs[2] + 0.1 * obs[3] > 0.02)  # noqa: E731 - a balancing rule whose episodes vary
+    plain, every, _ = _play_expert(env, act, EvalOptions(episodes=12, seed=0), None)
+    threshold = float(np.median(every.returns))
+    wanted = int(np.sum(np.array(every.returns) >= threshold)) - 1
+    recorder, kept, discarded = _play_expert(env, act, EvalOptions(episodes=wanted, seed=0), threshold)
+    assert min(kept.returns) >= threshold and len(kept.returns) == wanted and discarded > 0
+    # the kept episodes are the plain run's passing ones, in order, renumbered 0..wanted-1
+    passing = [r for r in every.returns if r >= threshold][:wanted]
+    assert list(kept.returns) == passing
+    assert sorted(set(recorder.rows["episode"])) == list(range(wanted))
+    demos = Demonstrations(**recorder.arrays(env.action_space), meta={})
+    np.testing.assert_allclose(demos.episode_returns(), passing)
+    with pytest.raises(RlgenError, match="--min-return"):
+        _play_expert(env, act, EvalOptions(episodes=2, seed=0), 1e9)

@@ -12,12 +12,14 @@ import numpy as np
 from rlgen.data.demonstrations import Demonstrations
 from rlgen.envs.config import EnvConfig
 from rlgen.envs.make import make_env
-from rlgen.evaluation import EvalOptions, run_episodes
+from rlgen.errors import RlgenError
+from rlgen.evaluation import EvalOptions, EvalResult, run_episodes
 from rlgen.sb3.acting import policy_act_fn
 from rlgen.sb3.normalization import load_obs_stats
 from rlgen.sb3.safe_zip import load_policy, read_sb3_zip
 
 RANDOM_EPISODES = 20
+MAX_ATTEMPTS_FACTOR = 10
 
 
 class _Recorder:
@@ -32,6 +34,13 @@ class _Recorder:
         for key, value in zip(self.rows, (obs, action, next_obs, reward, term, trunc, episode), strict=True):
             self.rows[key].append(value)
 
+    def keep_episodes(self, keep: list[int]) -> None:
+        """Drop every episode not in ``keep`` and renumber the kept ones 0, 1, ... in order."""
+        new_index = {episode: i for i, episode in enumerate(keep)}
+        rows = [i for i, episode in enumerate(self.rows["episode"]) if episode in new_index]
+        self.rows = {k: [v[i] for i in rows] for k, v in self.rows.items()}
+        self.rows["episode"] = [new_index[e] for e in self.rows["episode"]]
+
     def arrays(self, action_space: gym.Space) -> dict[str, np.ndarray]:
         out = {k: np.asarray(v) for k, v in self.rows.items()}
         if isinstance(action_space, gym.spaces.Discrete):
@@ -44,20 +53,30 @@ class _Recorder:
 
 
 def collect_demonstrations(
-    zip_path: Path, env_cfg: EnvConfig, options: EvalOptions, *, stats_path: Path | None, source: str
+    zip_path: Path,
+    env_cfg: EnvConfig,
+    options: EvalOptions,
+    *,
+    stats_path: Path | None,
+    source: str,
+    min_return: float | None = None,
 ) -> Demonstrations:
     """Play ``options.episodes`` episodes of the policy and keep every transition (raw observations).
 
-    The sidecar records the expert's return mean/std and a uniformly random policy's mean return on the
-    same env (``RANDOM_EPISODES`` episodes), which GAIL's evaluation uses for normalised scores.
+    With ``min_return``, episodes whose return falls below it are discarded and replaced by further
+    episodes (at most ``MAX_ATTEMPTS_FACTOR`` times as many as asked for in all): an expert that now and
+    then falls or gets stuck would otherwise teach the imitator that failure. The sidecar records the
+    threshold and the number discarded; the expert's return statistics are those of the kept episodes.
+
+    The sidecar also records a uniformly random policy's mean return on the same env
+    (``RANDOM_EPISODES`` episodes), which GAIL's evaluation uses for normalised scores.
     """
     env = make_env(env_cfg)
     try:
         policy = load_policy(read_sb3_zip(zip_path), env.observation_space, env.action_space, algo=options.algo)
         stats = load_obs_stats(stats_path) if stats_path is not None else None
         act = policy_act_fn(policy, stats, deterministic=options.deterministic)
-        recorder = _Recorder()
-        expert = run_episodes(env, act, episodes=options.episodes, seed=options.seed, observer=recorder)
+        recorder, expert, discarded = _play_expert(env, act, options, min_return)
         env.action_space.seed(options.seed)
         random = run_episodes(
             env, lambda _: env.action_space.sample(), episodes=RANDOM_EPISODES, seed=options.seed + 10_000
@@ -68,9 +87,11 @@ def collect_demonstrations(
         "env_id": env_cfg.id,
         "n_episodes": options.episodes,
         "n_transitions": len(recorder.rows["obs"]),
-        "expert_return_mean": expert.mean_return,
-        "expert_return_std": expert.std_return,
-        "expert_length_mean": expert.mean_length,
+        "expert_return_mean": float(np.mean(expert.returns)),
+        "expert_return_std": float(np.std(expert.returns)),
+        "expert_length_mean": float(np.mean(expert.lengths)),
+        "min_return": min_return,
+        "discarded_episodes": discarded,
         "random_return_mean": random.mean_return,
         "random_return_std": random.std_return,
         "policy": source,
@@ -79,3 +100,42 @@ def collect_demonstrations(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return Demonstrations(**recorder.arrays(env.action_space), meta=meta)
+
+
+def _play_expert(
+    env: gym.Env, act: Any, options: EvalOptions, min_return: float | None
+) -> tuple[_Recorder, EvalResult, int]:
+    """Record ``options.episodes`` episodes with return >= ``min_return`` (all episodes when None).
+
+    Episode i is reset with seed ``options.seed + i``, discarded ones included, so a collection is
+    reproducible. Returns the recorder (kept episodes only), their results and the number discarded.
+    """
+    wanted = options.episodes
+    if min_return is None:
+        recorder = _Recorder()
+        return recorder, run_episodes(env, act, episodes=wanted, seed=options.seed, observer=recorder), 0
+    recorder, returns, lengths, kept, played = _Recorder(), [], [], [], 0
+    while len(kept) < wanted and played < MAX_ATTEMPTS_FACTOR * wanted:
+        result = run_episodes(env, act, episodes=1, seed=options.seed + played, observer=_Offset(recorder, played))
+        if result.returns[0] >= min_return:
+            kept.append(played)
+            returns.append(result.returns[0])
+            lengths.append(result.lengths[0])
+        played += 1
+    if len(kept) < wanted:
+        raise RlgenError(
+            f"only {len(kept)} of {played} expert episodes reached --min-return {min_return:g} "
+            f"({wanted} asked for); lower the threshold or train the expert longer"
+        )
+    recorder.keep_episodes(kept)
+    return recorder, EvalResult(tuple(returns), tuple(lengths)), played - wanted
+
+
+class _Offset:
+    """Passes a one-episode run's steps to the recorder under the episode's overall index."""
+
+    def __init__(self, recorder: _Recorder, episode: int) -> None:
+        self.recorder, self.episode = recorder, episode
+
+    def __call__(self, _episode: int, *step: Any) -> None:
+        self.recorder(self.episode, *step)
