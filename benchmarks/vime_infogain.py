@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import statistics
 import sys
@@ -67,7 +69,8 @@ def time_iterations(env_id: str, n_steps: int, iterations: int, repeats: int) ->
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = RunDir.create(output_dir=tmp, name="b", seed=0, run_dir=Path(tmp) / "run")
             start = time.perf_counter()
-            SB3Trainer(run=run_dir, env=env, algo=algo, train=train, plugins=plugins).train()
+            with contextlib.redirect_stdout(io.StringIO()):  # SB3's per-iteration tables would bury the results
+                SB3Trainer(run=run_dir, env=env, algo=algo, train=train, plugins=plugins).train()
             return (time.perf_counter() - start) / iterations
 
     vime_cfg = VimeConfig(min_pool_size=0)
