@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,10 @@ class _Recorder:
         for key, value in zip(self.rows, (obs, action, next_obs, reward, term, trunc, episode), strict=True):
             self.rows[key].append(value)
 
-    def keep_episodes(self, keep: list[int]) -> None:
-        """Drop every episode not in ``keep`` and renumber the kept ones 0, 1, ... in order."""
-        new_index = {episode: i for i, episode in enumerate(keep)}
-        rows = [i for i, episode in enumerate(self.rows["episode"]) if episode in new_index]
-        self.rows = {k: [v[i] for i in rows] for k, v in self.rows.items()}
-        self.rows["episode"] = [new_index[e] for e in self.rows["episode"]]
+    def append_episode(self, other: _Recorder, episode: int) -> None:
+        """Add the steps ``other`` recorded (one episode) as episode number ``episode``."""
+        for key, values in other.rows.items():
+            self.rows[key].extend([episode] * len(values) if key == "episode" else values)
 
     def arrays(self, action_space: gym.Space) -> dict[str, np.ndarray]:
         out = {k: np.asarray(v) for k, v in self.rows.items()}
@@ -87,9 +86,9 @@ def collect_demonstrations(
         "env_id": env_cfg.id,
         "n_episodes": options.episodes,
         "n_transitions": len(recorder.rows["obs"]),
-        "expert_return_mean": float(np.mean(expert.returns)),
-        "expert_return_std": float(np.std(expert.returns)),
-        "expert_length_mean": float(np.mean(expert.lengths)),
+        "expert_return_mean": expert.mean_return,
+        "expert_return_std": expert.std_return,
+        "expert_length_mean": expert.mean_length,
         "min_return": min_return,
         "discarded_episodes": discarded,
         "random_return_mean": random.mean_return,
@@ -110,32 +109,19 @@ def _play_expert(
     Episode i is reset with seed ``options.seed + i``, discarded ones included, so a collection is
     reproducible. Returns the recorder (kept episodes only), their results and the number discarded.
     """
-    wanted = options.episodes
-    if min_return is None:
-        recorder = _Recorder()
-        return recorder, run_episodes(env, act, episodes=wanted, seed=options.seed, observer=recorder), 0
-    recorder, returns, lengths, kept, played = _Recorder(), [], [], [], 0
-    while len(kept) < wanted and played < MAX_ATTEMPTS_FACTOR * wanted:
-        result = run_episodes(env, act, episodes=1, seed=options.seed + played, observer=_Offset(recorder, played))
-        if result.returns[0] >= min_return:
-            kept.append(played)
+    wanted, threshold = options.episodes, -math.inf if min_return is None else min_return
+    recorder, returns, lengths, played = _Recorder(), [], [], 0
+    while len(returns) < wanted and played < MAX_ATTEMPTS_FACTOR * wanted:
+        episode = _Recorder()
+        result = run_episodes(env, act, episodes=1, seed=options.seed + played, observer=episode)
+        if result.returns[0] >= threshold:
+            recorder.append_episode(episode, len(returns))
             returns.append(result.returns[0])
             lengths.append(result.lengths[0])
         played += 1
-    if len(kept) < wanted:
+    if len(returns) < wanted:
         raise RlgenError(
-            f"only {len(kept)} of {played} expert episodes reached --min-return {min_return:g} "
+            f"only {len(returns)} of {played} expert episodes reached --min-return {min_return:g} "
             f"({wanted} asked for); lower the threshold or train the expert longer"
         )
-    recorder.keep_episodes(kept)
     return recorder, EvalResult(tuple(returns), tuple(lengths)), played - wanted
-
-
-class _Offset:
-    """Passes a one-episode run's steps to the recorder under the episode's overall index."""
-
-    def __init__(self, recorder: _Recorder, episode: int) -> None:
-        self.recorder, self.episode = recorder, episode
-
-    def __call__(self, _episode: int, *step: Any) -> None:
-        self.recorder(self.episode, *step)
