@@ -31,13 +31,12 @@ from torch import nn
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
 from rlgen.generative.common import reject_validation_split
 from rlgen.generative.data_source import Batch, DataSource, load_data_source
-from rlgen.generative.model_selection import BestWeights, load_weights
+from rlgen.generative.model_selection import MODEL_FILE, BestWeights, load_weights
 from rlgen.plots import plot_columns, save_image_grid
 from rlgen.progress import append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
 from rlgen.stop import StopRequest
 
-MODEL_FILE = "model.pt"
 PROGRESS_COLUMNS = ("epoch", "step", "train_bits_per_dim", "test_bits_per_dim", "seconds")
 VALIDATION_COLUMN = "val_bits_per_dim"
 LEARNER_FILE = "optimizer.pt"
@@ -118,7 +117,7 @@ class GenerativeTrainer:
 
     def _model_selection(self) -> BestWeights | None:
         """Best-validation weights when the data has a validation split (likelihood models only)."""
-        if self.data.validation_batches(1) is None:
+        if not self.config.data.validation:
             return None
         if hasattr(self.kind, "epoch_metrics"):  # a kind whose validate() did not already refuse it
             reject_validation_split(self.config)

@@ -30,8 +30,8 @@ from torch import Tensor, nn
 
 from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
 from rlgen.models.iaf import make_posterior
-from rlgen.models.likelihoods import gaussian_log_density, make_head
-from rlgen.models.vae import VAE, standard_normal_log_prob
+from rlgen.models.likelihoods import gaussian_log_density, make_head, standard_normal_log_prob
+from rlgen.models.vae import VAE
 
 
 class LadderVAE(VAE):

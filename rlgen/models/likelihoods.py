@@ -121,13 +121,14 @@ def _gaussian_cdf(t: Tensor) -> Tensor:
     return 0.5 * (1 + torch.erf(t / math.sqrt(2)))
 
 
-def _gaussian_log_pdf(t: Tensor) -> Tensor:
+def standard_normal_log_prob(t: Tensor) -> Tensor:
+    """log N(t; 0, 1) per element."""
     return -0.5 * t**2 - 0.5 * math.log(2 * math.pi)
 
 
 def gaussian_log_density(z: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
     """log N(z; mean, exp(log_std)^2) per element (continuous latents: flow priors, VAE priors)."""
-    return _gaussian_log_pdf((z - mean) * torch.exp(-log_std)) - log_std
+    return standard_normal_log_prob((z - mean) * torch.exp(-log_std)) - log_std
 
 
 class _DiscretisedLocationScale(LikelihoodHead):
@@ -185,7 +186,7 @@ class DiscretisedGaussian(_DiscretisedLocationScale):
     bits/dim compare with the other heads)."""
 
     cdf = staticmethod(_gaussian_cdf)
-    log_pdf = staticmethod(_gaussian_log_pdf)
+    log_pdf = staticmethod(standard_normal_log_prob)
     noise = staticmethod(torch.randn_like)
 
 

@@ -24,12 +24,8 @@ from torch import Tensor, nn
 
 from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
 from rlgen.models.iaf import make_posterior
-from rlgen.models.likelihoods import bits_per_dim, make_head, to_unit
+from rlgen.models.likelihoods import bits_per_dim, make_head, standard_normal_log_prob, to_unit
 from rlgen.models.pixelcnn import PixelCNN
-
-
-def standard_normal_log_prob(z: Tensor) -> Tensor:
-    return -0.5 * z**2 - 0.5 * math.log(2 * math.pi)
 
 
 class VAE(nn.Module):
