@@ -12,6 +12,11 @@ already trained there are reused, so a long sweep can be continued.
         --expert-steps 300000 --gail-steps 500000 --out benchmarks/results/gail_mujoco
     python benchmarks/gail_mujoco.py --envs hopper --expert-config ppo_{env}.yaml --gail-steps 500000
     python benchmarks/gail_mujoco.py --envs halfcheetah --expert-config ppo_{env}.yaml --min-return 6000
+    python benchmarks/gail_mujoco.py --envs hopper --first-seed 2 --seeds 1 \\
+        --set discriminator.updates_per_round=1 --set discriminator.entropy_coef=0.001
+
+``--set`` overrides go to every GAIL run (not the expert). ``--first-seed``/``--seeds`` split a sweep over
+processes; give each variant its own ``--out`` (an expert and demos already there are reused).
 """
 
 from __future__ import annotations
@@ -61,12 +66,13 @@ def expert_demos(
     return demos, seconds
 
 
-def gail_run(env: str, demos: Path, n: int, seed: int, gail_steps: int | None, out: Path) -> dict:
+def gail_run(env: str, demos: Path, n: int, seed: int, gail_steps: int | None, out: Path, extra: list[str]) -> dict:
     run = out / f"gail_{env}_{n}traj_seed{seed}"
     seconds = 0.0
     if not (run / "policy.zip").exists():
         config = ROOT / "run_configs" / f"gail_{env}.yaml"
         overrides = ["--seed", str(seed), "--set", f"demos.path={demos}", "--set", f"demos.episodes={n}"]
+        overrides += [arg for item in extra for arg in ("--set", item)]
         seconds = train_or_resume(config, run, overrides, steps_overrides(gail_steps))
     result = run / "final_eval.json"
     if not result.exists():
@@ -89,6 +95,7 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", default=["hopper", "halfcheetah"])
     parser.add_argument("--trajectories", nargs="+", type=int, default=[4, 25])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--expert-steps", type=int, help="expert budget (default: the expert config's)")
     parser.add_argument(
         "--expert-config",
@@ -101,6 +108,9 @@ def main() -> None:
         "--min-return",
         type=float,
         help="collect only expert episodes with at least this return (rlgen collect --min-return; one env)",
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="GAIL config override"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gail_mujoco")
     parser.add_argument("--json", type=Path)
@@ -117,8 +127,8 @@ def main() -> None:
         experts[env] = {"return": meta["expert_return_mean"], "random": meta["random_return_mean"], "train_s": expert_s}
         print(f"{env}: expert {meta['expert_return_mean']:.0f}, random {meta['random_return_mean']:.0f}", flush=True)
         for n in args.trajectories:
-            for seed in range(args.seeds):
-                rows.append(gail_run(env, demos, n, seed, args.gail_steps, args.out))
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                rows.append(gail_run(env, demos, n, seed, args.gail_steps, args.out, args.overrides))
                 print(json.dumps(rows[-1]), flush=True)
     print(f"\n{'env':<12} {'traj':>4} {'seeds':>5} {'fraction of expert':>20} {'normalised':>11} {'wall/seed':>10}")
     for env in args.envs:
@@ -131,7 +141,7 @@ def main() -> None:
                 f"{statistics.mean(norm):>11.2f} {statistics.mean(r['train_s'] for r in mine):>9.0f}s"
             )
     if args.json:
-        payload = {"command": " ".join(sys.argv), "experts": experts, "rows": rows}
+        payload = {"command": " ".join(sys.argv), "overrides": args.overrides, "experts": experts, "rows": rows}
         args.json.write_text(json.dumps(payload, indent=2))
 
 
