@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import CONFIGS
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rlgen.agents.gail import expert_scores
+from rlgen.agents.gail import DiscriminatorConfig, GailConfig, expert_scores
+from rlgen.agents.gail_plugin import GailPlugin
 from rlgen.cli import main
 from rlgen.data.demonstrations import Demonstrations
 from rlgen.errors import RlgenError
@@ -49,6 +51,24 @@ def test_demos_round_trip_and_subsample(tmp_path):
     assert loaded.first_episodes(2).n_episodes == 2
     with pytest.raises(RlgenError, match="never overwritten"):
         demos.save(tmp_path / "d.npz")
+
+
+def absorbing_share(demos: Demonstrations, every: int) -> float:
+    """Probability that an expert discriminator sample is the absorbing state, with subsampling ``every``."""
+    plugin = GailPlugin(DiscriminatorConfig(), GailConfig(absorbing=True), demos, every, gamma=0.99, seed=0)
+    plugin.wrap_venv(DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+    is_absorbing = plugin.expert_x[:, -1].numpy() == 1.0
+    return float(plugin.expert_p[is_absorbing].sum())
+
+
+def test_absorbing_share_does_not_grow_with_subsampling():
+    """Subsampling must not make expert terminations look k times commoner than the policy's (DAC + GAIL)."""
+    demos = random_demos("CartPole-v1", 6)  # random CartPole: every episode terminates, ~20 steps each
+    full = absorbing_share(demos, 1)
+    assert full == pytest.approx(6 / (len(demos.obs) + 6))
+    assert absorbing_share(demos, 5) == pytest.approx(full)
+    sub = demos.subsample(5, np.random.default_rng(0))
+    assert sub.terminated.sum() < 6  # terminal transitions are not kept on purpose
 
 
 def test_demos_rejections(tmp_path):

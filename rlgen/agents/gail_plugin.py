@@ -40,6 +40,11 @@ class GailPlugin(TrainerPlugin):
         self.rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         self.demos = demos.subsample(subsample, self.rng)
+        # One absorbing sample per expert termination, each worth len(subsampled)/len(full) of an ordinary
+        # sample, so absorbing states keep their per-step share of the full demos (see expert_sampling_p).
+        self.expert_terminations = int(demos.terminated.sum())
+        self.absorbing_weight = len(self.demos.obs) / max(len(demos.obs), 1)
+        self.expert_p: np.ndarray | None = None
         self.recorder: TransitionRecorder | None = None
         self.disc: Discriminator | None = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -70,14 +75,24 @@ class GailPlugin(TrainerPlugin):
         acts = encode_actions(self.demos.acts, venv.action_space)
         x = self.features(self.demos.obs, acts, self.demos.next_obs)
         self.in_dim = x.shape[1]
-        if self.gail_cfg.absorbing:
-            n_terminal = int(self.demos.terminated.sum())
-            x = torch.cat([x, self.absorbing_features(n_terminal)]) if n_terminal else x
+        if self.gail_cfg.absorbing and self.expert_terminations:
+            x = torch.cat([x, self.absorbing_features(self.expert_terminations)])
+            self.expert_p = self.expert_sampling_p(len(self.demos.obs))
         self.expert_x = x
         self.disc = Discriminator(x.shape[1], hidden=self.cfg.hidden)
         self.disc.input_stats.update(x)
         self.optimizer = torch.optim.Adam(self.disc.parameters(), lr=self.cfg.learning_rate)
         return self.recorder
+
+    def expert_sampling_p(self, n_transitions: int) -> np.ndarray:
+        """Batch-sampling probabilities of the expert rows: ordinary transitions 1, absorbing samples
+        ``absorbing_weight``. The absorbing samples are counted on the full demos (one per termination)
+        and subsampling keeps 1/k of the ordinary transitions, so without the weight the absorbing state
+        would be k times more common in the expert data than in the policy's (which is not subsampled),
+        the discriminator would rate it expert-like, and its reward (paid gamma / (1 - gamma) times at a
+        termination) would teach the policy to end its episodes at once."""
+        weights = np.concatenate([np.ones(n_transitions), np.full(self.expert_terminations, self.absorbing_weight)])
+        return weights / weights.sum()
 
     def callbacks(self, model: BaseAlgorithm) -> list[BaseCallback]:
         return [RolloutRewardCallback(self.recorder, self.on_rollout, prefix="gail")]
@@ -107,7 +122,7 @@ class GailPlugin(TrainerPlugin):
     def train_discriminator(self) -> dict[str, float]:
         totals = {"disc_loss": 0.0, "disc_acc_expert": 0.0, "disc_acc_policy": 0.0}
         for _ in range(self.cfg.updates_per_round):
-            expert = self.expert_x[torch.from_numpy(self.rng.integers(0, len(self.expert_x), self.cfg.batch_size))]
+            expert = self.expert_x[torch.from_numpy(self.expert_batch_indices())]
             policy = self.replay[torch.from_numpy(self.rng.integers(0, len(self.replay), self.cfg.batch_size))]
             logits_e, logits_p = self.disc(expert), self.disc(policy)
             loss = discriminator_loss(logits_e, logits_p, entropy_coef=self.cfg.entropy_coef)
@@ -121,6 +136,11 @@ class GailPlugin(TrainerPlugin):
             totals["disc_acc_policy"] += float((logits_p < 0).float().mean())
         n = max(self.cfg.updates_per_round, 1)
         return {key: value / n for key, value in totals.items()}
+
+    def expert_batch_indices(self) -> np.ndarray:
+        if self.expert_p is None:
+            return self.rng.integers(0, len(self.expert_x), self.cfg.batch_size)
+        return self.rng.choice(len(self.expert_x), self.cfg.batch_size, p=self.expert_p)
 
     @torch.no_grad()
     def reward(self, x: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,9 @@ class Demonstrations:
         """Every ``every``-th transition of each episode, from a random offset per episode.
 
         Ho & Ermon 2016 (Section 6) subsample expert trajectories (every 20th state-action pair on MuJoCo)
-        so the imitator cannot simply copy consecutive states.
+        so the imitator cannot simply copy consecutive states. Terminal transitions get no special treatment
+        (keeping each one would weight the states just before a termination ``every`` times over); the
+        number of terminations stays readable on the full demos, which is what absorbing states need.
         """
         if every <= 1:
             return self
@@ -90,7 +92,6 @@ class Demonstrations:
         for ep in np.unique(self.episode):
             idx = np.flatnonzero(self.episode == ep)
             keep[idx[int(rng.integers(every)) :: every]] = True
-            keep[idx[-1]] |= bool(self.terminated[idx[-1]])  # keep terminal transitions (absorbing states)
         return self._take(keep)
 
     def _take(self, mask: np.ndarray) -> Demonstrations:
