@@ -129,3 +129,12 @@ def test_make_env_applies_wrappers_and_rescales_actions():
         make_env(EnvConfig(id="Pendulum-v2"))
     with pytest.raises(ConfigError, match="bad kwargs for wrapper"):
         make_env(EnvConfig(id="Pendulum-v1", wrappers=(WrapperSpec("frame_stack", {"m": 2}),)))
+
+
+def test_mujoco_warnings_leave_no_log_file_in_the_working_directory(tmp_path, monkeypatch):
+    """Gymnasium's half_cheetah.xml makes MuJoCo warn on every load; MuJoCo's default handler appends each
+    warning to MUJOCO_LOG.TXT in the working directory. make_env routes them to logging instead."""
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        make_env(EnvConfig(id="HalfCheetah-v5")).close()
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()

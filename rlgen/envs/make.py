@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -20,6 +22,27 @@ def use_headless_rendering() -> None:
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
+def route_mujoco_warnings(env_id: str) -> None:
+    """Log each distinct MuJoCo warning once (logger ``rlgen.mujoco``) instead of letting MuJoCo print it
+    for every env copy and append it to a MUJOCO_LOG.TXT in the working directory (Gymnasium's own
+    half_cheetah.xml triggers one on every load). Loads the env's module first, so MuJoCo is imported only
+    by envs that use it; a warning handler installed by the user is left alone."""
+    spec = gym.registry.get(env_id)
+    if spec is not None and isinstance(spec.entry_point, str):
+        gym.envs.registration.load_env_creator(spec.entry_point)
+    mujoco = sys.modules.get("mujoco")
+    if mujoco is None or mujoco.get_mju_user_warning() is not None:
+        return
+    seen: set[str] = set()
+
+    def log_once(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            logging.getLogger("rlgen.mujoco").warning("MuJoCo: %s", message)
+
+    mujoco.set_mju_user_warning(log_once)
+
+
 def check_env_id(env_id: str) -> None:
     """Raise a one-line error naming the closest registered id when ``env_id`` is unknown."""
     if ":" in env_id or env_id in gym.registry:
@@ -35,6 +58,7 @@ def make_env(cfg: EnvConfig, *, render_mode: str | None = None) -> gym.Env:
         kwargs["render_mode"] = render_mode
     if cfg.max_episode_steps is not None:
         kwargs["max_episode_steps"] = cfg.max_episode_steps
+    route_mujoco_warnings(cfg.id)
     try:
         env = gym.make(cfg.id, **kwargs)
     except gym.error.DependencyNotInstalled as err:
