@@ -77,21 +77,22 @@ class GailPlugin(TrainerPlugin):
         self.in_dim = x.shape[1]
         if self.gail_cfg.absorbing and self.expert_terminations:
             x = torch.cat([x, self.absorbing_features(self.expert_terminations)])
-            self.expert_p = self.expert_sampling_p(len(self.demos.obs))
+            self.expert_p = self.expert_sampling_p()
         self.expert_x = x
         self.disc = Discriminator(x.shape[1], hidden=self.cfg.hidden)
         self.disc.input_stats.update(x)
         self.optimizer = torch.optim.Adam(self.disc.parameters(), lr=self.cfg.learning_rate)
         return self.recorder
 
-    def expert_sampling_p(self, n_transitions: int) -> np.ndarray:
+    def expert_sampling_p(self) -> np.ndarray:
         """Batch-sampling probabilities of the expert rows: ordinary transitions 1, absorbing samples
         ``absorbing_weight``. The absorbing samples are counted on the full demos (one per termination)
         and subsampling keeps 1/k of the ordinary transitions, so without the weight the absorbing state
         would be k times more common in the expert data than in the policy's (which is not subsampled),
         the discriminator would rate it expert-like, and its reward (paid gamma / (1 - gamma) times at a
         termination) would teach the policy to end its episodes at once."""
-        weights = np.concatenate([np.ones(n_transitions), np.full(self.expert_terminations, self.absorbing_weight)])
+        absorbing = np.full(self.expert_terminations, self.absorbing_weight)
+        weights = np.concatenate([np.ones(len(self.demos.obs)), absorbing])
         return weights / weights.sum()
 
     def callbacks(self, model: BaseAlgorithm) -> list[BaseCallback]:
