@@ -11,7 +11,10 @@ the true return, which is what imitation is judged by.
 Variable-length episodes are fine (no padding). With ``gail.absorbing: true`` terminations are handled
 as in DAC (Kostrikov et al. 2019, Section 4.2): the discriminator also sees an "absorbing state", and a
 terminating step is paid gamma / (1 - gamma) times the absorbing state's reward, the discounted value of
-staying there forever.
+staying there forever. Leave them off (the paper's set-up) where living longer is the task, as on the
+MuJoCo locomotion envs: there the positive reward's survival bias helps, and absorbing states can make
+ending an episode pay while the discriminator still rates the absorbing state above the policy's living
+states (measured on Hopper in docs/benchmarks.md).
 """
 
 from __future__ import annotations
