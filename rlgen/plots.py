@@ -61,15 +61,25 @@ def save_image_grid(images, levels: int, out: Path, *, columns: int = 8, scale: 
     return out
 
 
-def plot_columns(csv_path: Path, x: str, ys: list[str], out: Path, *, ylabel: str, title: str = "") -> Path:
-    """Line plot of some columns of a CSV file against another."""
+def plot_columns(
+    csv_path: Path,
+    x: str,
+    ys: list[str] | dict[str, str],
+    out: Path,
+    *,
+    ylabel: str,
+    title: str = "",
+    xlabel: str | None = None,
+) -> Path:
+    """Line plot of some columns of a CSV file against another; ``ys`` may map columns to legend labels."""
     columns = read_csv_columns(csv_path)
+    labels = ys if isinstance(ys, dict) else {y: y for y in ys}
     fig, ax = plt.subplots(figsize=(7, 4))
-    for y in ys:
-        pairs = [(a, b) for a, b in zip(columns.get(x, []), columns.get(y, []), strict=False) if b == b]
+    for y, label in labels.items():
+        pairs = [(a, b) for a, b in zip(columns.get(x, []), columns.get(y, []), strict=False) if b == b and a == a]
         if pairs:
-            ax.plot(*zip(*pairs, strict=True), "o-" if len(pairs) < 30 else "-", label=y)
-    return _save(fig, ax, out, xlabel=x, ylabel=ylabel, title=title)
+            ax.plot(*zip(*pairs, strict=True), "o-" if len(pairs) < 30 else "-", label=label)
+    return _save(fig, ax, out, xlabel=xlabel or x, ylabel=ylabel, title=title)
 
 
 def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path:  # noqa: ANN001

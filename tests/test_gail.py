@@ -186,6 +186,7 @@ def test_collect_then_gail_through_cli_with_variable_length_episodes_and_resume(
     assert (run / "gail_discriminator.pt").is_file() and (run / "demos_meta.json").is_file()
     header = (run / "progress.csv").read_text().splitlines()[0]
     assert "gail/disc_loss" in header and "rollout/ep_rew_mean" in header
+    assert (run / "plots" / "gail_discriminator.png").is_file() and (run / "plots" / "gail_reward.png").is_file()
     assert main(["train", "--resume", str(run), "--set", "train.total_timesteps=1024"]) == 0
     assert "at step 512" in capsys.readouterr().out
     assert main(["evaluate", str(run), "--episodes", "2", "--json", str(tmp_path / "e.json")]) == 0

@@ -235,6 +235,7 @@ def test_vime_through_cli_with_resume(tmp_path, capsys):
     assert (latest / "vime_bnn.pt").is_file() and (latest / "vime_pool.npz").is_file()
     progress = (run / "progress.csv").read_text().splitlines()[0]
     assert "vime/kl_mean" in progress and "rollout/ep_rew_mean" in progress
+    assert (run / "plots" / "vime_information_gain.png").is_file()
     before = torch.load(latest / "vime_bnn.pt", weights_only=True)["dynamics"]
     assert main(["train", "--resume", str(run), "--set", "train.total_timesteps=1600"]) == 0
     out = capsys.readouterr().out

@@ -15,6 +15,7 @@ from rlgen.data.demonstrations import Demonstrations
 from rlgen.models.discriminator import Discriminator, discriminator_loss, gradient_penalty, reward_from_logits
 from rlgen.models.standardizer import RunningStandardizer
 from rlgen.models.state_file import restore_state, save_state
+from rlgen.plots import plot_columns
 from rlgen.sb3.normalization import find_vecnormalize
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
@@ -180,6 +181,29 @@ class GailPlugin(TrainerPlugin):
                 policy.optimizer.step()
         policy.set_training_mode(False)
         model.logger.record("gail/bc_final_nll", float(loss.detach()))
+
+    def plots(self, run_path: Path, plots_dir: Path) -> None:
+        """The discriminator's accuracy on each side and the policy's mean learned reward, per round."""
+        progress, steps = run_path / "progress.csv", "time/total_timesteps"
+        accuracy = {"gail/disc_acc_expert": "on expert samples", "gail/disc_acc_policy": "on policy samples"}
+        plot_columns(
+            progress,
+            steps,
+            accuracy,
+            plots_dir / "gail_discriminator.png",
+            ylabel="discriminator accuracy",
+            xlabel="environment steps",
+            title="GAIL discriminator (0.5 = cannot tell them apart)",
+        )
+        plot_columns(
+            progress,
+            steps,
+            {"gail/reward_mean": f"{self.gail_cfg.reward} reward"},
+            plots_dir / "gail_reward.png",
+            ylabel="mean learned reward per step",
+            xlabel="environment steps",
+            title="GAIL reward on the policy's rollouts",
+        )
 
     def save(self, directory: Path) -> None:
         save_state(directory / MODEL_FILE, self._parts(), replay=self.replay)

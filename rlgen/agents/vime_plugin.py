@@ -14,6 +14,7 @@ from rlgen.agents.vime import BNNConfig, MedianNormalizer, VimeConfig
 from rlgen.data.transition_pool import TransitionPool
 from rlgen.models.bnn_dynamics import BNNDynamics, Transitions
 from rlgen.models.state_file import restore_state, save_state
+from rlgen.plots import plot_columns
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
 from rlgen.sb3.transition_recorder import RolloutBatch, TransitionRecorder, action_dim
@@ -103,6 +104,18 @@ class VimePlugin(TrainerPlugin):
         return {key: float(value) / self.cfg.updates_per_iteration for key, value in sums.items()}
 
     # ------------------------------------------------------------------ state
+
+    def plots(self, run_path: Path, plots_dir: Path) -> None:
+        """The information gain (KL between the BNN's posteriors) per rollout: the curiosity signal."""
+        plot_columns(
+            run_path / "progress.csv",
+            "time/total_timesteps",
+            {"vime/kl_mean": "mean", "vime/kl_median": "median"},
+            plots_dir / "vime_information_gain.png",
+            ylabel="information gain per step (nats)",
+            xlabel="environment steps",
+            title="VIME information gain on the policy's rollouts",
+        )
 
     def save(self, directory: Path) -> None:
         medians = torch.tensor(list(self.normalizer.medians), dtype=torch.float64)

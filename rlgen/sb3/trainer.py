@@ -62,6 +62,9 @@ class TrainerPlugin:
     def load(self, directory: Path) -> None:
         """Read the state written by :meth:`save`."""
 
+    def plots(self, run_path: Path, plots_dir: Path) -> None:
+        """Write the plugin's own figures at the end of training (its columns of ``progress.csv``)."""
+
 
 def build_vec_env(
     env: EnvConfig, *, seed: int, gamma: float = 0.99, wrappers: Sequence[Callable[[VecEnv], VecEnv]] = ()
@@ -213,6 +216,8 @@ class SB3Trainer:
                 for item in Path(tmp).iterdir():  # each file lands whole, by rename
                     os.replace(item, self.run / item.name)
         plot_returns(self.run.path, self.run.plots / "returns.png", title=f"{self.algo_cfg.name} on {self.env_cfg.id}")
+        for plugin in self.plugins:
+            plugin.plots(self.run.path, self.run.plots)
         print(f"finished: {self.run.path / POLICY_FILE}")
 
     # ------------------------------------------------------------------ evaluation
