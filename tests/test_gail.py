@@ -16,7 +16,7 @@ from rlgen.agents.gail_plugin import GailPlugin
 from rlgen.cli import main
 from rlgen.data.demonstrations import Demonstrations
 from rlgen.errors import RlgenError
-from rlgen.models.discriminator import Discriminator, discriminator_loss, reward_from_logits
+from rlgen.models.discriminator import Discriminator, discriminator_loss, gradient_penalty, reward_from_logits
 
 
 def random_demos(env_id: str, episodes: int, seed: int = 0, max_steps: int | None = None) -> Demonstrations:
@@ -117,6 +117,28 @@ def test_discriminator_separates_expert_from_random():
     with torch.no_grad():
         accuracy = ((disc(expert) > 0).float().mean() + (disc(policy) < 0).float().mean()) / 2
     assert accuracy > 0.9
+
+
+def test_gradient_penalty_is_zero_for_unit_slope_and_ignores_input_units():
+    torch.manual_seed(0)
+    linear = Discriminator(3, hidden=())
+    with torch.no_grad():
+        linear.net[0].weight.copy_(torch.tensor([[0.6, 0.0, 0.8]]))  # |grad_z logit| = 1 everywhere
+    x = torch.randn(64, 3)
+    linear.input_stats.update(x)
+    assert gradient_penalty(linear, x[:32], x[32:]).item() < 1e-10
+    # Rescaling a raw input dimension (m/s -> mm/s) rescales its statistics, so the penalty is unchanged.
+    disc = Discriminator(3, hidden=(8,))
+    disc.input_stats.update(x)
+    scaled = Discriminator(3, hidden=(8,))
+    scaled.load_state_dict(disc.state_dict())
+    units = torch.tensor([1.0, 1000.0, 0.1])
+    scaled.input_stats.mean.zero_(), scaled.input_stats.var.fill_(1.0), scaled.input_stats.count.zero_()
+    scaled.input_stats.update(x * units)
+    torch.manual_seed(1)
+    raw = gradient_penalty(disc, x[:32], x[32:])
+    torch.manual_seed(1)
+    torch.testing.assert_close(gradient_penalty(scaled, x[:32] * units, x[32:] * units), raw, rtol=1e-4, atol=1e-6)
 
 
 def test_reward_forms_sign_and_ordering():

@@ -63,11 +63,18 @@ def discriminator_loss(
 
 
 def gradient_penalty(disc: Discriminator, x_expert: Tensor, x_policy: Tensor) -> Tensor:
-    """E[(||grad_x logit(x_hat)|| - 1)^2] at random interpolates x_hat (Gulrajani et al. 2017, Eq. 3),
-    the penalty DAC (Kostrikov et al. 2019, Section 4.3) adds to GAIL's discriminator."""
+    """E[(||grad_z logit(z_hat)|| - 1)^2] at random interpolates z_hat (Gulrajani et al. 2017, Eq. 3),
+    the penalty DAC (Kostrikov et al. 2019, Section 4.3) adds to GAIL's discriminator.
+
+    Taken with respect to the *standardised* inputs z (what the MLP sees), not the raw ones: in raw units
+    a unit gradient norm means a different thing for every observation dimension (a joint angle of
+    +-0.1 rad against a velocity of +-10 m/s), and a constant column (the unused absorbing indicator,
+    standardised by sqrt(0 + eps)) would dominate the norm. The standardisation is linear, so the
+    interpolates are the same points either way."""
+    z_expert, z_policy = disc.input_stats(x_expert), disc.input_stats(x_policy)
     alpha = torch.rand(x_expert.shape[0], 1, device=x_expert.device)
-    mixed = (alpha * x_expert + (1 - alpha) * x_policy).requires_grad_(True)
-    (grad,) = torch.autograd.grad(disc(mixed).sum(), mixed, create_graph=True)
+    mixed = (alpha * z_expert + (1 - alpha) * z_policy).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(disc.net(mixed).sum(), mixed, create_graph=True)
     return (grad.norm(dim=1) - 1).pow(2).mean()
 
 
