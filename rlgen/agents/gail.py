@@ -66,7 +66,8 @@ class DiscriminatorConfig:
     batch_size: int = 256
     """Expert and policy samples per update (each)."""
     gradient_penalty: float = 0.0
-    """Weight of the gradient penalty at interpolates (DAC uses 10); 0 disables."""
+    """Weight of the gradient penalty at expert-policy interpolates, on the standardised inputs (DAC uses 10;
+    it keeps D's reward informative where D alone saturates, see docs/benchmarks.md); 0 disables."""
     entropy_coef: float = 0.0
     """Bonus on the entropy of D's output (keeps D from becoming over-confident); 0 disables."""
     replay_size: int = 0
