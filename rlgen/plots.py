@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import csv
+import functools
+import math
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+PlotFn = TypeVar("PlotFn", bound=Callable[..., object])
+PROGRESS_STEPS = "time/total_timesteps"
+"""The x column of ``progress.csv`` in SB3-based runs."""
+
+
+def never_fails(plot: PlotFn) -> PlotFn:
+    """A figure is a by-product: a plotting error (a full disk, a matplotlib edge case) prints a one-line
+    warning and returns None instead of failing the training run that wanted the figure."""
+
+    @functools.wraps(plot)
+    def guarded(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return plot(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 -- any plotting failure, see the docstring
+            plt.close("all")
+            print(f"warning: {plot.__name__} could not write its figure: {type(err).__name__}: {err}", file=sys.stderr)
+            return None
+
+    return guarded  # type: ignore[return-value]
+
+
+def _finite_pairs(xs: list[float], ys: list[float]) -> list[tuple[float, float]]:
+    return [(a, b) for a, b in zip(xs, ys, strict=False) if math.isfinite(a) and math.isfinite(b)]
 
 
 def read_csv_columns(path: Path) -> dict[str, list[float]]:
@@ -26,6 +55,7 @@ def read_csv_columns(path: Path) -> dict[str, list[float]]:
     return columns
 
 
+@never_fails
 def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     """Training episode return (from ``progress.csv``) and evaluation return ± std (``evaluations.csv``)."""
     progress = read_csv_columns(run_path / "progress.csv")
@@ -33,7 +63,7 @@ def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     steps, returns = progress.get("time/total_timesteps"), progress.get("rollout/ep_rew_mean")
     if steps and returns:
-        pairs = [(s, r) for s, r in zip(steps, returns, strict=False) if r == r and s == s]
+        pairs = _finite_pairs(steps, returns)
         if pairs:
             ax.plot(*zip(*pairs, strict=True), label="training episodes (mean of last 100)")
     if evals.get("timesteps"):
@@ -42,6 +72,7 @@ def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     return _save(fig, ax, out, xlabel="environment steps", ylabel="episode return", title=title)
 
 
+@never_fails
 def save_image_grid(images, levels: int, out: Path, *, columns: int = 8, scale: int = 4) -> Path:
     """Integer images (N, C, H, W) of ``levels`` values as one PNG grid (1-pixel gaps), upscaled ``scale``x."""
     import numpy as np
@@ -61,6 +92,7 @@ def save_image_grid(images, levels: int, out: Path, *, columns: int = 8, scale: 
     return out
 
 
+@never_fails
 def plot_columns(
     csv_path: Path,
     x: str,
@@ -76,10 +108,16 @@ def plot_columns(
     labels = ys if isinstance(ys, dict) else {y: y for y in ys}
     fig, ax = plt.subplots(figsize=(7, 4))
     for y, label in labels.items():
-        pairs = [(a, b) for a, b in zip(columns.get(x, []), columns.get(y, []), strict=False) if b == b and a == a]
+        pairs = _finite_pairs(columns.get(x, []), columns.get(y, []))
         if pairs:
             ax.plot(*zip(*pairs, strict=True), "o-" if len(pairs) < 30 else "-", label=label)
     return _save(fig, ax, out, xlabel=xlabel or x, ylabel=ylabel, title=title)
+
+
+def plot_progress(run_path: Path, ys: dict[str, str], out: Path, *, ylabel: str, title: str) -> Path | None:
+    """Columns of an SB3-based run's ``progress.csv`` (legend labels in ``ys``) against environment steps."""
+    return plot_columns(run_path / "progress.csv", PROGRESS_STEPS, ys, out, ylabel=ylabel, xlabel="environment steps",
+                        title=title)  # fmt: skip
 
 
 def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path:  # noqa: ANN001

@@ -15,7 +15,7 @@ from rlgen.data.demonstrations import Demonstrations
 from rlgen.models.discriminator import Discriminator, discriminator_loss, gradient_penalty, reward_from_logits
 from rlgen.models.standardizer import RunningStandardizer
 from rlgen.models.state_file import restore_state, save_state
-from rlgen.plots import plot_columns
+from rlgen.plots import plot_progress
 from rlgen.sb3.normalization import find_vecnormalize
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
@@ -184,26 +184,12 @@ class GailPlugin(TrainerPlugin):
 
     def plots(self, run_path: Path, plots_dir: Path) -> None:
         """The discriminator's accuracy on each side and the policy's mean learned reward, per round."""
-        progress, steps = run_path / "progress.csv", "time/total_timesteps"
         accuracy = {"gail/disc_acc_expert": "on expert samples", "gail/disc_acc_policy": "on policy samples"}
-        plot_columns(
-            progress,
-            steps,
-            accuracy,
-            plots_dir / "gail_discriminator.png",
-            ylabel="discriminator accuracy",
-            xlabel="environment steps",
-            title="GAIL discriminator (0.5 = cannot tell them apart)",
-        )
-        plot_columns(
-            progress,
-            steps,
-            {"gail/reward_mean": f"{self.gail_cfg.reward} reward"},
-            plots_dir / "gail_reward.png",
-            ylabel="mean learned reward per step",
-            xlabel="environment steps",
-            title="GAIL reward on the policy's rollouts",
-        )
+        plot_progress(run_path, accuracy, plots_dir / "gail_discriminator.png", ylabel="discriminator accuracy",
+                      title="GAIL discriminator (0.5 = cannot tell them apart)")  # fmt: skip
+        plot_progress(run_path, {"gail/reward_mean": f"{self.gail_cfg.reward} reward"}, plots_dir / "gail_reward.png",
+                      ylabel="mean reward per step (as the policy gets it)",
+                      title="GAIL reward on the policy's rollouts")  # fmt: skip
 
     def save(self, directory: Path) -> None:
         save_state(directory / MODEL_FILE, self._parts(), replay=self.replay)

@@ -14,7 +14,7 @@ from rlgen.agents.vime import BNNConfig, MedianNormalizer, VimeConfig
 from rlgen.data.transition_pool import TransitionPool
 from rlgen.models.bnn_dynamics import BNNDynamics, Transitions
 from rlgen.models.state_file import restore_state, save_state
-from rlgen.plots import plot_columns
+from rlgen.plots import plot_progress
 from rlgen.sb3.reward_relabel import RolloutRewardCallback
 from rlgen.sb3.trainer import TrainerPlugin
 from rlgen.sb3.transition_recorder import RolloutBatch, TransitionRecorder, action_dim
@@ -107,15 +107,9 @@ class VimePlugin(TrainerPlugin):
 
     def plots(self, run_path: Path, plots_dir: Path) -> None:
         """The information gain (KL between the BNN's posteriors) per rollout: the curiosity signal."""
-        plot_columns(
-            run_path / "progress.csv",
-            "time/total_timesteps",
-            {"vime/kl_mean": "mean", "vime/kl_median": "median"},
-            plots_dir / "vime_information_gain.png",
-            ylabel="information gain per step (nats)",
-            xlabel="environment steps",
-            title="VIME information gain on the policy's rollouts",
-        )
+        plot_progress(run_path, {"vime/kl_mean": "mean", "vime/kl_median": "median"},
+                      plots_dir / "vime_information_gain.png", ylabel="information gain per step (nats)",
+                      title="VIME information gain on the policy's rollouts")  # fmt: skip
 
     def save(self, directory: Path) -> None:
         medians = torch.tensor(list(self.normalizer.medians), dtype=torch.float64)

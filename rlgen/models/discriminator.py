@@ -69,8 +69,8 @@ def gradient_penalty(disc: Discriminator, x_expert: Tensor, x_policy: Tensor) ->
     Taken with respect to the *standardised* inputs z (what the MLP sees), not the raw ones: in raw units
     a unit gradient norm means a different thing for every observation dimension (a joint angle of
     +-0.1 rad against a velocity of +-10 m/s), and a constant column (the unused absorbing indicator,
-    standardised by sqrt(0 + eps)) would dominate the norm. The standardisation is linear, so the
-    interpolates are the same points either way."""
+    standardised by sqrt(0 + eps)) would dominate the norm. The standardisation is affine and the
+    interpolation weights sum to 1, so the interpolates are the same points either way."""
     z_expert, z_policy = disc.input_stats(x_expert), disc.input_stats(x_policy)
     alpha = torch.rand(x_expert.shape[0], 1, device=x_expert.device)
     mixed = (alpha * z_expert + (1 - alpha) * z_policy).detach().requires_grad_(True)
