@@ -61,7 +61,7 @@ def plot_returns(run_path: Path, out: Path, *, title: str = "") -> Path:
     progress = read_csv_columns(run_path / "progress.csv")
     evals = read_csv_columns(run_path / "evaluations.csv")
     fig, ax = plt.subplots(figsize=(7, 4))
-    steps, returns = progress.get("time/total_timesteps"), progress.get("rollout/ep_rew_mean")
+    steps, returns = progress.get(PROGRESS_STEPS), progress.get("rollout/ep_rew_mean")
     if steps and returns:
         pairs = _finite_pairs(steps, returns)
         if pairs:

@@ -130,12 +130,9 @@ def test_gradient_penalty_is_zero_for_unit_slope_and_ignores_input_units():
     # Rescaling a raw input dimension (m/s -> mm/s) rescales its statistics, so the penalty is unchanged.
     disc = Discriminator(3, hidden=(8,))
     disc.input_stats.update(x)
-    scaled = Discriminator(3, hidden=(8,))
-    scaled.load_state_dict(disc.state_dict())
     units = torch.tensor([1.0, 1000.0, 0.1])
-    scaled.input_stats.mean.zero_()  # fresh statistics, then fitted to the rescaled inputs
-    scaled.input_stats.var.fill_(1.0)
-    scaled.input_stats.count.zero_()
+    scaled = Discriminator(3, hidden=(8,))  # the same network, statistics fitted to the rescaled inputs
+    scaled.net.load_state_dict(disc.net.state_dict())
     scaled.input_stats.update(x * units)
     torch.manual_seed(1)
     raw = gradient_penalty(disc, x[:32], x[32:])
