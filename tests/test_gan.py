@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import CONFIGS
+from torch import nn
 
 from rlgen.kinds import load_run_config
 from rlgen.models import gan_losses as L
@@ -130,6 +131,14 @@ def test_ema_generator_tracks_the_generator():
         for p in generator.parameters():
             p.add_(1.0)
     old = [p.clone() for p in model.ema_generator.parameters()]
+    model.update_ema()  # update 0 is warmed up: decay min(0.5, 1 / 10)
+    for avg, was, new in zip(model.ema_generator.parameters(), old, generator.parameters(), strict=True):
+        assert torch.allclose(avg, 0.1 * was + 0.9 * new)
+    model.ema_updates.fill_(10**6)  # long after the warm-up the configured decay applies
+    old = [p.clone() for p in model.ema_generator.parameters()]
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.add_(1.0)
     model.update_ema()
     for avg, was, new in zip(model.ema_generator.parameters(), old, generator.parameters(), strict=True):
         assert torch.allclose(avg, 0.5 * was + 0.5 * new)
@@ -139,6 +148,45 @@ def test_ema_generator_tracks_the_generator():
     assert model.ema_discriminator is None and model.eval_discriminator() is model.discriminator
 
 
+def test_ema_warm_up_follows_tensorflows_num_updates_rule():
+    from rlgen.models.gan import warmed_decay
+
+    assert warmed_decay(0.999, 0) == pytest.approx(0.1)
+    assert warmed_decay(0.999, 90) == pytest.approx(91 / 100)
+    assert warmed_decay(0.999, 10**6) == 0.999
+
+
+def test_averaged_generator_uses_batch_norm_statistics_of_its_own_weights():
+    """Standing statistics (BigGAN, Appendix C.1): in eval mode each batch-norm layer of the averaged
+    generator must normalise its own activations to about zero mean and unit variance. Copying the live
+    generator's running statistics (never updated here) leaves the shifted activations un-normalised."""
+    torch.manual_seed(0)
+    generator = Generator((1, 8, 8), 4, arch="conv")
+    model = GAN(generator, Discriminator((1, 8, 8), arch="conv"), 17, ema_decay=0.5)
+    with torch.no_grad():
+        for name, p in generator.named_parameters():
+            if "weight" in name and p.dim() > 1:
+                p.mul_(3.0).add_(0.5)
+    model.update_ema()
+    outputs: list[torch.Tensor] = []
+    norms = [m for m in model.eval_generator().modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for m in norms]
+    state = torch.random.get_rng_state()
+    model.generate(model.sample_z(512))
+    for hook in hooks:
+        hook.remove()
+    assert len(outputs) == len(norms) >= 2
+    for out in outputs:  # the affine parameters are still 1 and 0: the output is the normalised activation
+        per_channel = out.transpose(0, 1).flatten(1)
+        assert per_channel.mean(1).abs().max() < 0.2
+        assert (per_channel.var(1) - 1).abs().max() < 0.3
+    assert not torch.equal(state, torch.random.get_rng_state())  # only sample_z above drew from the stream
+    before = torch.random.get_rng_state()
+    model.update_ema()
+    model.eval_generator()  # recomputing the statistics leaves the global random stream alone
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
 def test_ema_discriminator_averages_parameters_and_copies_weight_norm_state():
     """The semi-supervised classifier is measured with averaged discriminator weights (original code)."""
     torch.manual_seed(0)
@@ -146,6 +194,7 @@ def test_ema_discriminator_averages_parameters_and_copies_weight_norm_state():
     model = GAN(Generator((1, 8, 8), 4, hidden=(8,)), discriminator, 17, ema_decay=0.0, d_ema_decay=0.75)
     discriminator(torch.rand(32, 1, 8, 8))  # data-dependent init of the live discriminator only
     old = [p.clone() for p in model.ema_discriminator.parameters()]
+    model.ema_updates.fill_(10**6)  # past the warm-up
     model.update_ema()
     average = model.eval_discriminator()
     assert average is model.ema_discriminator

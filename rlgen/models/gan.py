@@ -160,7 +160,19 @@ class GAN(nn.Module):
     and sampling use (``ema_decay`` 0: the raw generator). ``d_ema_decay`` > 0 also keeps an average of the
     discriminator, which the semi-supervised classifier is evaluated with (the original improved-GAN code
     tests with averaged discriminator parameters). Latents are uniform in [-1, 1] as in the original code;
-    InfoGAN appends its codes to them (see :mod:`rlgen.models.infogan`)."""
+    InfoGAN appends its codes to them (see :mod:`rlgen.models.infogan`).
+
+    Two details make the averaged generator usable from the first epoch:
+
+    - **warm-up**: update t uses decay min(decay, (1 + t) / (10 + t)), as TensorFlow's
+      ``ExponentialMovingAverage(num_updates=t)``, so the average is not dominated by the random
+      initialisation for the first ~1/(1 - decay) steps (0.999: a thousand steps, dozens of epochs on
+      digits);
+    - **standing statistics** (Brock et al. 2019, BigGAN, Appendix C.1): batch-norm running statistics
+      belong to the weights that produced them, so the live generator's are wrong for the averaged weights
+      (the averaged generator in eval mode drew flat grey images). Before the averaged generator is used,
+      its batch-norm statistics are recomputed from ``STANDING_BATCHES`` batches of its own activations.
+    """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, ema_decay: float = 0.999,
                  d_ema_decay: float = 0.0):  # fmt: skip
@@ -169,6 +181,9 @@ class GAN(nn.Module):
         self.d_ema_decay = d_ema_decay
         self.ema_generator = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
         self.ema_discriminator = copy.deepcopy(discriminator).requires_grad_(False) if d_ema_decay > 0 else None
+        self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+        self.register_load_state_dict_pre_hook(_warm_average_for_old_state)
+        self._standing_statistics_stale = True
 
     @property
     def z_dim(self) -> int:
@@ -179,13 +194,25 @@ class GAN(nn.Module):
 
     def update_ema(self) -> None:
         """Update the averaged generator (and discriminator, when kept)."""
+        t = int(self.ema_updates)
         if self.ema_generator is not None:
-            _average_into(self.ema_generator, self.generator, self.ema_decay)
+            _average_into(self.ema_generator, self.generator, warmed_decay(self.ema_decay, t))
+            self._standing_statistics_stale = True
         if self.ema_discriminator is not None:
-            _average_into(self.ema_discriminator, self.discriminator, self.d_ema_decay)
+            _average_into(self.ema_discriminator, self.discriminator, warmed_decay(self.d_ema_decay, t))
+        self.ema_updates += 1
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - nn.Module's signature
+        super()._load_from_state_dict(*args, **kwargs)
+        self._standing_statistics_stale = True
 
     def eval_generator(self) -> Generator:
-        return self.ema_generator if self.ema_generator is not None else self.generator
+        if self.ema_generator is None:
+            return self.generator
+        if self._standing_statistics_stale:
+            standing_statistics(self.ema_generator, self.sample_z)
+            self._standing_statistics_stale = False
+        return self.ema_generator
 
     def eval_discriminator(self) -> Discriminator:
         return self.ema_discriminator if self.ema_discriminator is not None else self.discriminator
@@ -205,10 +232,47 @@ class GAN(nn.Module):
         return from_unit(self.generate(self.sample_z(n)), self.levels)
 
 
+EMA_WARMUP = 10
+STANDING_BATCHES, STANDING_BATCH_SIZE = 16, 64
+
+
+def warmed_decay(decay: float, t: int) -> float:
+    """The decay of average update t: min(decay, (1 + t) / (EMA_WARMUP + t)) (TensorFlow's
+    ``ExponentialMovingAverage`` with ``num_updates``)."""
+    return min(decay, (1 + t) / (EMA_WARMUP + t))
+
+
+def _warm_average_for_old_state(module: nn.Module, state: dict, prefix: str, *_args) -> None:  # noqa: ANN002
+    """Weights saved before the warm-up counter existed load as a long-averaged model."""
+    state.setdefault(prefix + "ema_updates", torch.tensor(10**9))
+
+
+@torch.no_grad()
+def standing_statistics(generator: nn.Module, sample_z) -> None:  # noqa: ANN001 - n -> latents
+    """Recompute every batch-norm layer's running mean and variance as the plain average over
+    ``STANDING_BATCHES`` training-mode passes (momentum None), leaving the global random stream untouched."""
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training, momenta = generator.training, [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    generator.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for _ in range(STANDING_BATCHES):
+            generator(sample_z(STANDING_BATCH_SIZE))
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    generator.train(was_training)
+
+
 @torch.no_grad()
 def _average_into(average: nn.Module, module: nn.Module, decay: float) -> None:
     """theta_avg <- decay * theta_avg + (1 - decay) * theta; buffers (batch-norm statistics, weight-norm
-    initialisation state) are copied."""
+    initialisation state) are copied (the averaged generator's batch-norm statistics are then recomputed
+    by :func:`standing_statistics` before use)."""
     for avg, new in zip(average.parameters(), module.parameters(), strict=True):
         avg.lerp_(new, 1 - decay)
     for avg, new in zip(average.buffers(), module.buffers(), strict=True):
