@@ -12,7 +12,7 @@ import time
 import gymnasium as gym
 import pytest
 import yaml
-from conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli, write_fake_mnist
 from stable_baselines3 import PPO
 from test_gail import random_demos
 
@@ -90,6 +90,8 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
         demos = tmp_path / "demos.npz"
         random_demos(raw["env"]["id"], 2, max_steps=50).save(demos)
         extra = ["--set", f"demos.path={demos}"]
+    if (raw.get("data") or {}).get("dataset") == "mnist":  # MNIST is never downloaded: random IDX files
+        extra = ["--set", f"data.path={write_fake_mnist(tmp_path / 'mnist')}"]
     code = main(["train", str(config), "--debug", "--run-dir", str(tmp_path / "run"), *extra])
     assert code == 0, capsys.readouterr().err
     if raw["kind"] in GENERATIVE_KINDS:

@@ -264,3 +264,23 @@ def test_fully_connected_layers_and_a_separate_discriminator_learning_rate():
     assert q_params <= {id(p) for p in learner.opt_d.param_groups[0]["params"]}
     images, labels = train.tensors()
     learner.step(images[:16], labels[:16])
+
+
+def test_infogan_arch_is_the_papers_mnist_network_and_28x28_only():
+    """Chen et al. 2016, Appendix C.1: D conv 64 and 128 (4x4, stride 2), FC 1024; G FC 1024, FC 7x7x128,
+    deconv 64 and 1 (4x4, stride 2)."""
+    from rlgen.models.gan import normal_init
+
+    generator = Generator((1, 28, 28), 74, arch="infogan", fc_hidden=(1024,))
+    discriminator = Discriminator((1, 28, 28), arch="infogan", fc_hidden=(1024,))
+    convs = [m for m in discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size) for c in convs] == [(64, (4, 4)), (128, (4, 4))]
+    deconvs = [m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in deconvs] == [(128, 64, (4, 4)), (64, 1, (4, 4))]
+    assert discriminator.feature_dim == 1024
+    assert generator(torch.rand(3, 74)).shape == (3, 1, 28, 28)
+    assert {m.negative_slope for m in discriminator.modules() if isinstance(m, nn.LeakyReLU)} == {0.1}
+    normal_init(discriminator, 0.02)
+    assert abs(float(convs[1].weight.std()) - 0.02) < 0.002 and not convs[1].bias.any()
+    with pytest.raises(ValueError, match="28x28"):
+        Discriminator((1, 8, 8), arch="infogan")

@@ -8,6 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import idx_bytes
 
 from rlgen.data.images import load_image_set
 from rlgen.errors import RlgenError
@@ -20,11 +21,6 @@ def test_digits_fixed_split_and_levels():
     assert np.array_equal(load_image_set("digits", "test").images, test.images)  # same split every time
     few = train.per_class(10, seed=3)
     assert len(few) == 100 and set(np.bincount(few.labels)) == {10}
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
 
 
 def test_mnist_from_idx_files_plain_and_gzipped(tmp_path):

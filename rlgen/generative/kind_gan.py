@@ -26,8 +26,12 @@ PLOTS = {"losses": ("d_loss", "g_loss"), "classifier_score": ("classifier_score"
 class GANModelConfig:
     """Networks, objective and optimiser."""
 
-    arch: Literal["mlp", "conv"] = "mlp"
-    """mlp (the paper's MNIST networks) or conv (DCGAN, from the shared conv stacks)."""
+    arch: Literal["mlp", "conv", "infogan"] = "mlp"
+    """mlp (the paper's MNIST networks), conv (DCGAN, from the shared conv stacks) or infogan (InfoGAN's
+    28x28 MNIST networks: conv with 64/128 channels and 4x4 kernels; give fc_hidden [1024] as the paper)."""
+    init_std: float | None = None
+    """Draw conv and dense weights from N(0, init_std) with zero biases (DCGAN and InfoGAN: 0.02); null:
+    PyTorch's default initialisation."""
     z_dim: int = 100
     """Size of the uniform noise z."""
     g_hidden: tuple[int, ...] = (500, 500)
@@ -66,6 +70,8 @@ class GANModelConfig:
             raise ValueError("'z_dim' and 'labels_per_class' must be >= 1")
         if self.d_learning_rate is not None and self.d_learning_rate <= 0:
             raise ValueError(f"'d_learning_rate' must be > 0 (or null), got {self.d_learning_rate}")
+        if self.init_std is not None and self.init_std <= 0:
+            raise ValueError(f"'init_std' must be > 0 (or null), got {self.init_std}")
         if any(h < 1 for h in self.fc_hidden):
             raise ValueError(f"'fc_hidden' sizes must be >= 1, got {list(self.fc_hidden)}")
         for name in ("ema_decay", "d_ema_decay"):
@@ -126,7 +132,7 @@ class Config(GenerativeRunConfig):
 
 
 def build_networks(config, image_shape, z_dim: int, outputs: int):  # noqa: ANN001, ANN201 - (Generator, Discriminator)
-    from rlgen.models.gan import Discriminator, Generator
+    from rlgen.models.gan import Discriminator, Generator, normal_init
 
     m, t = config.model, config.techniques
     generator = Generator(image_shape, z_dim, arch=m.arch, hidden=m.g_hidden, fc_hidden=m.fc_hidden,
@@ -137,6 +143,9 @@ def build_networks(config, image_shape, z_dim: int, outputs: int):  # noqa: ANN0
         minibatch_discrimination=t.minibatch_discrimination, mbd_kernels=t.mbd_kernels, mbd_dim=t.mbd_dim,
         minibatch_std=t.minibatch_std,
     )
+    if m.init_std is not None:
+        normal_init(generator, m.init_std)
+        normal_init(discriminator, m.init_std)
     return generator, discriminator
 
 

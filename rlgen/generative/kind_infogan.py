@@ -58,13 +58,17 @@ class Config(GenerativeRunConfig):
 
 
 def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - InfoGAN
+    from rlgen.models.gan import normal_init
     from rlgen.models.infogan import InfoGAN
 
     m = config.model
     latent = m.z_dim + sum(m.categorical) + m.continuous
     generator, discriminator = gan.build_networks(config, image_shape, latent, 1)
-    return InfoGAN(generator, discriminator, levels, noise_dim=m.z_dim, categorical=m.categorical,
-                   continuous=m.continuous, ema_decay=m.ema_decay)  # fmt: skip
+    model = InfoGAN(generator, discriminator, levels, noise_dim=m.z_dim, categorical=m.categorical,
+                    continuous=m.continuous, ema_decay=m.ema_decay)  # fmt: skip
+    if m.init_std is not None:
+        normal_init(model.q_head, m.init_std)
+    return model
 
 
 make_learner = gan.make_learner

@@ -30,6 +30,11 @@ DECODERS: dict[int, tuple[tuple[int, int, int], list[tuple[int, int, int, int]]]
     64: ((1024, 1, 1), [(128, 5, 2, 0), (64, 5, 2, 0), (32, 6, 2, 0), (0, 6, 2, 0)]),
 }
 
+# InfoGAN's MNIST networks (Chen et al. 2016, Appendix C.1, Table 1; ``arch: infogan`` of the GANs): twice the
+# channels of the 28x28 stacks above and 4x4 kernels; 28x28 only.
+INFOGAN_MNIST_ENCODER = [(64, 4, 2, 1), (128, 4, 2, 1)]
+INFOGAN_MNIST_DECODER = ((128, 7, 7), [(64, 4, 2, 1), (0, 4, 2, 1)])
+
 
 def _side(image_shape: Sequence[int]) -> int:
     _, h, w = image_shape

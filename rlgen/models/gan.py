@@ -9,6 +9,9 @@ Two architectures, chosen by ``arch``:
 - ``conv`` — DCGAN (Radford et al. 2016): the generator is the shared conv decoder stack
   (:mod:`rlgen.models.conv_stacks`) with batch norm and ReLU, the discriminator the shared encoder layout with
   strided convs, batch norm (not on the first layer) and LeakyReLU(0.2).
+- ``infogan`` — InfoGAN's MNIST networks (Chen et al. 2016, Appendix C.1), 28x28 only: the ``conv`` layout
+  with 64/128 channels, 4x4 kernels, a 1024-unit fully connected layer on each side (``fc_hidden``) and
+  LeakyReLU(0.1) as the paper states (the released code's ``leaky_rectify`` defaults to 0.01).
 
 Images are integers ``0..levels-1``; networks see them scaled to [-1, 1] and the generator ends in tanh.
 """
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from rlgen.models.conv_stacks import DECODERS, ENCODERS, _side
+from rlgen.models.conv_stacks import DECODERS, ENCODERS, INFOGAN_MNIST_DECODER, INFOGAN_MNIST_ENCODER, _side
 from rlgen.models.data_init import WNLinear
 from rlgen.models.gan_layers import GaussianNoise, MinibatchDiscrimination, MinibatchStdDev, VirtualBatchNorm
 from rlgen.models.likelihoods import from_unit
@@ -40,7 +43,7 @@ class Generator(nn.Module):
         self.image_shape, self.z_dim, self.norm_kind = tuple(image_shape), z_dim, norm
         self.n_ref = n_ref if norm == "virtual" else 0
         self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
-        self.net = self._mlp(hidden) if arch == "mlp" else self._conv(fc_hidden)
+        self.net = self._mlp(hidden) if arch == "mlp" else self._conv(fc_hidden, _decoder_stack(arch, image_shape))
 
     def _norm(self, features: int, conv: bool = False) -> nn.Module:
         if self.norm_kind == "virtual":
@@ -58,8 +61,8 @@ class Generator(nn.Module):
         layers += [WNLinear(width, math.prod(self.image_shape)), nn.Tanh(), nn.Unflatten(1, self.image_shape)]
         return nn.Sequential(*layers)
 
-    def _conv(self, fc_hidden: Sequence[int]) -> nn.Sequential:
-        start, convs = DECODERS[_side(self.image_shape)]
+    def _conv(self, fc_hidden: Sequence[int], stack) -> nn.Sequential:  # noqa: ANN001 - (start, convs)
+        start, convs = stack
         layers: list[nn.Module] = []
         width = self.z_dim
         for h in fc_hidden:
@@ -96,7 +99,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.trunk, width = (
             self._mlp(image_shape, hidden, input_noise, hidden_noise, train_scale)
-            if arch == "mlp" else self._conv(image_shape, fc_hidden)
+            if arch == "mlp" else self._conv(image_shape, fc_hidden, arch)
         )  # fmt: skip
         self.feature_dim = width
         # the noise after the last hidden layer sits after the features, so feature matching compares the
@@ -126,20 +129,21 @@ class Discriminator(nn.Module):
         return nn.Sequential(*layers), width
 
     @staticmethod
-    def _conv(shape: Sequence[int], fc_hidden: Sequence[int] = ()) -> tuple[nn.Module, int]:
+    def _conv(shape: Sequence[int], fc_hidden: Sequence[int] = (), arch: str = "conv") -> tuple[nn.Module, int]:
         """Strided convs, then the ``fc_hidden`` fully connected layers (InfoGAN's MNIST discriminator: 1024)."""
         layers: list[nn.Module] = []
         channels = shape[0]
-        for i, (out, kernel, stride, pad) in enumerate(ENCODERS[_side(shape)]):
+        convs, slope = (INFOGAN_MNIST_ENCODER, 0.1) if _check_infogan(arch, shape) else (ENCODERS[_side(shape)], 0.2)
+        for i, (out, kernel, stride, pad) in enumerate(convs):
             layers += [nn.Conv2d(channels, out, kernel, stride, pad)]
             layers += [nn.BatchNorm2d(out)] if i else []
-            layers += [nn.LeakyReLU(0.2)]
+            layers += [nn.LeakyReLU(slope)]
             channels = out
         layers.append(nn.Flatten())
         with torch.no_grad():
             width = nn.Sequential(*layers).eval()(torch.zeros(2, *shape)).shape[1]
         for h in fc_hidden:
-            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.LeakyReLU(slope)]
             width = h
         return nn.Sequential(*layers).train(), width  # the probe above left the layers in eval mode
 
@@ -153,6 +157,28 @@ class Discriminator(nn.Module):
         """(logits, features)."""
         f = self.features(x)
         return self.logits(f), f
+
+
+def _check_infogan(arch: str, image_shape: Sequence[int]) -> bool:
+    """True for ``arch: infogan``, which exists for 28x28 images only (a one-line error otherwise)."""
+    if arch == "infogan" and tuple(image_shape[1:]) != (28, 28):
+        raise ValueError(f"arch infogan is InfoGAN's 28x28 MNIST network; got {tuple(image_shape)} images "
+                         "(use arch conv for other sizes)")  # fmt: skip
+    return arch == "infogan"
+
+
+def _decoder_stack(arch: str, image_shape: Sequence[int]):  # noqa: ANN202 - (start, convs)
+    return INFOGAN_MNIST_DECODER if _check_infogan(arch, image_shape) else DECODERS[_side(image_shape)]
+
+
+def normal_init(module: nn.Module, std: float) -> None:
+    """Weights of every conv, transposed conv and dense layer from N(0, std), biases 0 (DCGAN, Radford et al.
+    2016, Section 4, and the InfoGAN code use std 0.02). Weight-normalised layers keep their own init."""
+    for layer in module.modules():
+        if type(layer) in (nn.Conv2d, nn.ConvTranspose2d, nn.Linear):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
 
 
 class GAN(nn.Module):
