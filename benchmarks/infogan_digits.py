@@ -48,6 +48,7 @@ def kmeans_accuracy(seed: int, dataset: str = "digits", path: str | None = None)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--config", default="infogan_digits", help="run config name in run_configs/")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
@@ -55,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             metrics = train_config(args.config, seed, [f"train.epochs={args.epochs}", *args.set], Path(folder))
             rows.append({key: metrics.get(key) for key in REPORTED})
             print(json.dumps(rows[-1]), flush=True)
@@ -66,7 +67,8 @@ def main() -> None:
     spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
     print(f"| mean | {100 * statistics.mean(accuracies):.1f}% ± {100 * spread:.1f} | |")
     data = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=args.set).data
-    kmeans = [kmeans_accuracy(seed, data.dataset, data.path) for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    kmeans = [kmeans_accuracy(seed, data.dataset, data.path) for seed in seeds]
     per_seed = ", ".join(f"{100 * a:.1f}" for a in kmeans)
     print(f"k-means on raw pixels, same seeds: {100 * statistics.mean(kmeans):.1f}% ({per_seed})")
     if args.json:
