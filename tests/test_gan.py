@@ -187,6 +187,52 @@ def test_averaged_generator_uses_batch_norm_statistics_of_its_own_weights():
     assert torch.equal(before, torch.random.get_rng_state())
 
 
+def _perturbed_conv_gan(seed: int) -> GAN:
+    torch.manual_seed(seed)
+    generator = Generator((1, 8, 8), 4, arch="conv")
+    model = GAN(generator, Discriminator((1, 8, 8), arch="conv"), 17, ema_decay=0.5)
+    with torch.no_grad():
+        for name, p in generator.named_parameters():
+            if "weight" in name and p.dim() > 1:
+                p.mul_(3.0).add_(0.5)
+    return model
+
+
+def _ema_running_means(model: GAN) -> list[torch.Tensor]:
+    return [m.running_mean.clone() for m in model.ema_generator.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def test_standing_statistics_are_recomputed_after_each_update_and_each_load():
+    model = _perturbed_conv_gan(0)
+    model.update_ema()
+    model.eval_generator()
+    model.update_ema()  # copies the live generator's (never updated: zero) running means over them again
+    assert all(not m.any() for m in _ema_running_means(model))
+    model.eval_generator()
+    assert all(m.abs().max() > 0.05 for m in _ema_running_means(model))
+    model.update_ema()
+    saved = model.state_dict()  # the averaged generator's buffers hold the copied zeros here
+    fresh = _perturbed_conv_gan(1)
+    fresh.eval_generator()
+    fresh.load_state_dict(saved)
+    fresh.eval_generator()
+    assert all(m.abs().max() > 0.05 for m in _ema_running_means(fresh))
+    old_style = {k: v for k, v in saved.items() if k != "ema_updates"}  # saved before the warm-up counter
+    fresh.load_state_dict(old_style)
+    assert int(fresh.ema_updates) == 10**9
+
+
+def test_standing_statistics_leave_weight_norm_initialisation_alone():
+    """The mlp generator's last layer is weight-normalised with data-dependent init; recomputing batch-norm
+    statistics must not run that init on the averaged copy."""
+    torch.manual_seed(0)
+    model = GAN(Generator((1, 8, 8), 4, hidden=(8,)), Discriminator((1, 8, 8), hidden=(16, 8)), 17)
+    before = {k: v.clone() for k, v in model.ema_generator.state_dict().items()}
+    model.sample(4)
+    after = model.ema_generator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k and "num_batches" not in k)
+
+
 def test_ema_discriminator_averages_parameters_and_copies_weight_norm_state():
     """The semi-supervised classifier is measured with averaged discriminator weights (original code)."""
     torch.manual_seed(0)

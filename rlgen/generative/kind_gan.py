@@ -31,7 +31,8 @@ class GANModelConfig:
     28x28 MNIST networks: conv with 64/128 channels and 4x4 kernels; give fc_hidden [1024] as the paper)."""
     init_std: float | None = None
     """Draw conv and dense weights from N(0, init_std) with zero biases (DCGAN and InfoGAN: 0.02); null:
-    PyTorch's default initialisation."""
+    PyTorch's default initialisation. Weight-normalised layers (the mlp discriminator) keep their
+    data-dependent initialisation."""
     z_dim: int = 100
     """Size of the uniform noise z."""
     g_hidden: tuple[int, ...] = (500, 500)
@@ -205,6 +206,10 @@ def validate(config: Config) -> None:
     common.reject_validation_split(config)
     if config.model.objective == "semisupervised" and config.data.dataset == "frames":
         raise ConfigError("model.objective: semisupervised needs a labelled dataset (digits, mnist or cifar10)")
+    if config.model.d_ema_decay > 0 and config.model.arch != "mlp":
+        raise ConfigError(f"model.d_ema_decay averages the discriminator, but arch {config.model.arch}'s "
+                          "batch-norm statistics would not match the averaged weights; use arch mlp or "
+                          "d_ema_decay: 0")  # fmt: skip
 
 
 train, evaluate, sample = common.kind_functions(__name__)

@@ -11,7 +11,10 @@ Two architectures, chosen by ``arch``:
   strided convs, batch norm (not on the first layer) and LeakyReLU(0.2).
 - ``infogan`` — InfoGAN's MNIST networks (Chen et al. 2016, Appendix C.1), 28x28 only: the ``conv`` layout
   with 64/128 channels, 4x4 kernels, a 1024-unit fully connected layer on each side (``fc_hidden``) and
-  LeakyReLU(0.1) as the paper states (the released code's ``leaky_rectify`` defaults to 0.01).
+  LeakyReLU(0.1) as the paper states (the released code's ``leaky_rectify`` defaults to 0.01). Two small
+  differences from the released code, shared with ``conv``: the batch norm after the generator's 7x7x128
+  dense layer is per channel (the code normalises each of the 6,272 units), and the output is tanh on
+  [-1, 1] images (the code's MNIST model ends in a sigmoid on [0, 1]).
 
 Images are integers ``0..levels-1``; networks see them scaled to [-1, 1] and the generator ends in tanh.
 """
@@ -276,22 +279,27 @@ def _warm_average_for_old_state(module: nn.Module, state: dict, prefix: str, *_a
 @torch.no_grad()
 def standing_statistics(generator: nn.Module, sample_z) -> None:  # noqa: ANN001 - n -> latents
     """Recompute every batch-norm layer's running mean and variance as the plain average over
-    ``STANDING_BATCHES`` training-mode passes (momentum None), leaving the global random stream untouched."""
+    ``STANDING_BATCHES`` passes with only the batch-norm layers in training mode (momentum None; any other
+    layer, e.g. a weight-normalised one with data-dependent init, stays as it is), leaving the random
+    streams untouched (the CPU one, and the generator's CUDA device's)."""
     norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
-    was_training, momenta = generator.training, [m.momentum for m in norms]
+    modes, momenta = {m: m.training for m in generator.modules()}, [m.momentum for m in norms]
+    generator.eval()
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None
-    generator.train()
-    with torch.random.fork_rng(devices=[]):
+        norm.train()
+    device = next(generator.buffers()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(0)
         for _ in range(STANDING_BATCHES):
             generator(sample_z(STANDING_BATCH_SIZE))
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
-    generator.train(was_training)
+    for module, training in modes.items():
+        module.training = training
 
 
 @torch.no_grad()
