@@ -156,17 +156,22 @@ def test_ema_warm_up_follows_tensorflows_num_updates_rule():
     assert warmed_decay(0.999, 10**6) == 0.999
 
 
-def test_averaged_generator_uses_batch_norm_statistics_of_its_own_weights():
-    """Standing statistics (BigGAN, Appendix C.1): in eval mode each batch-norm layer of the averaged
-    generator must normalise its own activations to about zero mean and unit variance. Copying the live
-    generator's running statistics (never updated here) leaves the shifted activations un-normalised."""
-    torch.manual_seed(0)
+def _perturbed_conv_gan(seed: int) -> GAN:
+    torch.manual_seed(seed)
     generator = Generator((1, 8, 8), 4, arch="conv")
     model = GAN(generator, Discriminator((1, 8, 8), arch="conv"), 17, ema_decay=0.5)
     with torch.no_grad():
         for name, p in generator.named_parameters():
             if "weight" in name and p.dim() > 1:
                 p.mul_(3.0).add_(0.5)
+    return model
+
+
+def test_averaged_generator_uses_batch_norm_statistics_of_its_own_weights():
+    """Standing statistics (BigGAN, Appendix C.1): in eval mode each batch-norm layer of the averaged
+    generator must normalise its own activations to about zero mean and unit variance. Copying the live
+    generator's running statistics (never updated here) leaves the shifted activations un-normalised."""
+    model = _perturbed_conv_gan(0)
     model.update_ema()
     outputs: list[torch.Tensor] = []
     norms = [m for m in model.eval_generator().modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
@@ -185,17 +190,6 @@ def test_averaged_generator_uses_batch_norm_statistics_of_its_own_weights():
     model.update_ema()
     model.eval_generator()  # recomputing the statistics leaves the global random stream alone
     assert torch.equal(before, torch.random.get_rng_state())
-
-
-def _perturbed_conv_gan(seed: int) -> GAN:
-    torch.manual_seed(seed)
-    generator = Generator((1, 8, 8), 4, arch="conv")
-    model = GAN(generator, Discriminator((1, 8, 8), arch="conv"), 17, ema_decay=0.5)
-    with torch.no_grad():
-        for name, p in generator.named_parameters():
-            if "weight" in name and p.dim() > 1:
-                p.mul_(3.0).add_(0.5)
-    return model
 
 
 def _ema_running_means(model: GAN) -> list[torch.Tensor]:
