@@ -54,9 +54,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows = []
+    seeds, rows = range(args.first_seed, args.first_seed + args.seeds), []
     with tempfile.TemporaryDirectory() as folder:
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for seed in seeds:
             metrics = train_config(args.config, seed, [f"train.epochs={args.epochs}", *args.set], Path(folder))
             rows.append({key: metrics.get(key) for key in REPORTED})
             print(json.dumps(rows[-1]), flush=True)
@@ -67,7 +67,6 @@ def main() -> None:
     spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
     print(f"| mean | {100 * statistics.mean(accuracies):.1f}% ± {100 * spread:.1f} | |")
     data = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=args.set).data
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     kmeans = [kmeans_accuracy(seed, data.dataset, data.path) for seed in seeds]
     per_seed = ", ".join(f"{100 * a:.1f}" for a in kmeans)
     print(f"k-means on raw pixels, same seeds: {100 * statistics.mean(kmeans):.1f}% ({per_seed})")

@@ -15,13 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rlgen.data.images import write_mnist
+
 SIDE = 28
-
-
-def idx_file(array: np.ndarray) -> bytes:
-    """An IDX file of unsigned bytes: magic (0, 0, 0x08, ndim), each dimension as big-endian int32, data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
 
 
 def split(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,10 +41,8 @@ def main() -> None:
         parser.error(f"{args.csv}: expected rows of 784 pixels in 0..255 and a label, got shape {table.shape}")
     images, labels = table[:, :-1].reshape(-1, SIDE, SIDE), table[:, -1]
     train, test = split(labels, args.test_per_class, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for prefix, rows in (("train", train), ("t10k", test)):
-        (args.out / f"{prefix}-images-idx3-ubyte").write_bytes(idx_file(images[rows]))
-        (args.out / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_file(labels[rows]))
+    for name, rows in (("train", train), ("test", test)):
+        write_mnist(args.out, name, images[rows], labels[rows])
     print(f"{len(train)} training and {len(test)} test images in {args.out}")
 
 

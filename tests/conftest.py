@@ -38,19 +38,13 @@ def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> Non
         assert needle in lines[0], lines[0]
 
 
-def idx_bytes(array: np.ndarray) -> bytes:
-    """``array`` as an MNIST IDX file (unsigned bytes)."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 def write_fake_mnist(folder: Path, n: int = 40) -> Path:
     """The four MNIST IDX files with n random 28x28 images (labels 0-9 in turn) for each split."""
-    folder.mkdir(parents=True, exist_ok=True)
+    from rlgen.data.images import write_mnist
+
     rng = np.random.default_rng(0)
-    for split in ("train", "t10k"):
-        (folder / f"{split}-images-idx3-ubyte").write_bytes(idx_bytes(rng.integers(0, 256, (n, 28, 28))))
-        (folder / f"{split}-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(n) % 10))
+    for split in ("train", "test"):
+        write_mnist(folder, split, rng.integers(0, 256, (n, 28, 28)), np.arange(n) % 10)
     return folder
 
 

@@ -8,9 +8,8 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import idx_bytes
 
-from rlgen.data.images import load_image_set
+from rlgen.data.images import idx_bytes, load_image_set
 from rlgen.errors import RlgenError
 
 

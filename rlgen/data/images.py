@@ -92,12 +92,30 @@ def read_idx(raw: bytes, source: str) -> np.ndarray:
     return data.reshape(shape)
 
 
+def idx_bytes(array: np.ndarray) -> bytes:
+    """``array`` as an IDX file of unsigned bytes (the inverse of :func:`read_idx`)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _mnist_prefix(split: str) -> str:
+    return "train" if split == "train" else "t10k"
+
+
+def write_mnist(path: str | Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """One split of MNIST-format IDX files (images (N, 28, 28) in 0..255, labels (N,)) in folder ``path``."""
+    folder, prefix = Path(path), _mnist_prefix(split)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+
+
 def load_mnist(path: str | Path, split: str) -> ImageSet:
     """MNIST from the four standard IDX files (optionally gzipped) in ``path``; 256 levels."""
     folder = Path(path)
     if not folder.is_dir():
         raise RlgenError(f"MNIST folder {folder} not found; put the IDX files there (from {MNIST_URL})")
-    prefix = "train" if split == "train" else "t10k"
+    prefix = _mnist_prefix(split)
     images = read_idx(_open_maybe_gz(folder / f"{prefix}-images-idx3-ubyte"), f"{prefix}-images-idx3-ubyte")
     labels = read_idx(_open_maybe_gz(folder / f"{prefix}-labels-idx1-ubyte"), f"{prefix}-labels-idx1-ubyte")
     return ImageSet(images[:, None].copy(), labels.astype(np.int64), levels=256)

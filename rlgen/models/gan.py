@@ -46,7 +46,7 @@ class Generator(nn.Module):
         self.image_shape, self.z_dim, self.norm_kind = tuple(image_shape), z_dim, norm
         self.n_ref = n_ref if norm == "virtual" else 0
         self.register_buffer("reference_z", torch.rand(self.n_ref, z_dim, generator=torch.Generator().manual_seed(0)))
-        self.net = self._mlp(hidden) if arch == "mlp" else self._conv(fc_hidden, _decoder_stack(arch, image_shape))
+        self.net = self._mlp(hidden) if arch == "mlp" else self._conv(fc_hidden, _conv_layout(arch, image_shape)[1])
 
     def _norm(self, features: int, conv: bool = False) -> nn.Module:
         if self.norm_kind == "virtual":
@@ -136,7 +136,7 @@ class Discriminator(nn.Module):
         """Strided convs, then the ``fc_hidden`` fully connected layers (InfoGAN's MNIST discriminator: 1024)."""
         layers: list[nn.Module] = []
         channels = shape[0]
-        convs, slope = (INFOGAN_MNIST_ENCODER, 0.1) if _check_infogan(arch, shape) else (ENCODERS[_side(shape)], 0.2)
+        convs, _, slope = _conv_layout(arch, shape)
         for i, (out, kernel, stride, pad) in enumerate(convs):
             layers += [nn.Conv2d(channels, out, kernel, stride, pad)]
             layers += [nn.BatchNorm2d(out)] if i else []
@@ -162,16 +162,16 @@ class Discriminator(nn.Module):
         return self.logits(f), f
 
 
-def _check_infogan(arch: str, image_shape: Sequence[int]) -> bool:
-    """True for ``arch: infogan``, which exists for 28x28 images only (a one-line error otherwise)."""
-    if arch == "infogan" and tuple(image_shape[1:]) != (28, 28):
+def _conv_layout(arch: str, image_shape: Sequence[int]):  # noqa: ANN202 - (encoder convs, decoder, slope)
+    """(the discriminator's convs, the generator's (start shape, transposed convs), LeakyReLU slope) of
+    ``arch`` conv or infogan; infogan exists for 28x28 images only."""
+    if arch != "infogan":
+        side = _side(image_shape)
+        return ENCODERS[side], DECODERS[side], 0.2
+    if tuple(image_shape[1:]) != (28, 28):
         raise ValueError(f"arch infogan is InfoGAN's 28x28 MNIST network; got {tuple(image_shape)} images "
                          "(use arch conv for other sizes)")  # fmt: skip
-    return arch == "infogan"
-
-
-def _decoder_stack(arch: str, image_shape: Sequence[int]):  # noqa: ANN202 - (start, convs)
-    return INFOGAN_MNIST_DECODER if _check_infogan(arch, image_shape) else DECODERS[_side(image_shape)]
+    return INFOGAN_MNIST_ENCODER, INFOGAN_MNIST_DECODER, 0.1
 
 
 def normal_init(module: nn.Module, std: float) -> None:
@@ -211,7 +211,6 @@ class GAN(nn.Module):
         self.ema_generator = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
         self.ema_discriminator = copy.deepcopy(discriminator).requires_grad_(False) if d_ema_decay > 0 else None
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
-        self.register_load_state_dict_pre_hook(_warm_average_for_old_state)
         self._standing_statistics_stale = True
 
     @property
@@ -231,8 +230,10 @@ class GAN(nn.Module):
             _average_into(self.ema_discriminator, self.discriminator, warmed_decay(self.d_ema_decay, t))
         self.ema_updates += 1
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - nn.Module's signature
-        super()._load_from_state_dict(*args, **kwargs)
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:  # noqa: ANN002 - nn.Module's
+        # weights saved before the warm-up counter existed load as a long-averaged model
+        state_dict.setdefault(prefix + "ema_updates", torch.tensor(10**9))
+        super()._load_from_state_dict(state_dict, prefix, *args)
         self._standing_statistics_stale = True
 
     def eval_generator(self) -> Generator:
@@ -269,11 +270,6 @@ def warmed_decay(decay: float, t: int) -> float:
     """The decay of average update t: min(decay, (1 + t) / (EMA_WARMUP + t)) (TensorFlow's
     ``ExponentialMovingAverage`` with ``num_updates``)."""
     return min(decay, (1 + t) / (EMA_WARMUP + t))
-
-
-def _warm_average_for_old_state(module: nn.Module, state: dict, prefix: str, *_args) -> None:  # noqa: ANN002
-    """Weights saved before the warm-up counter existed load as a long-averaged model."""
-    state.setdefault(prefix + "ema_updates", torch.tensor(10**9))
 
 
 @torch.no_grad()
