@@ -41,6 +41,19 @@ def test_discretised_logistic_puts_mass_near_its_mean():
     assert float(bits_per_dim(torch.tensor(64 * 2.0), 64)) == pytest.approx(2.0 / 0.6931471805599453)
 
 
+def test_l2_head_trains_like_the_world_models_squared_error():
+    """Away from the edge bins, d(-log p)/d(mean) of the fixed Gaussian equals d/d(y) of sum (x - y)^2 on
+    [0, 1] pixels (the World Models VAE loss), with y = (mean + 1) / 2."""
+    head = make_head("l2", 256)
+    x = torch.randint(20, 236, (2, 3, 4, 4))
+    mean = (torch.rand(2, 3, 4, 4) * 0.8 - 0.4).requires_grad_(True)
+    (-head.log_prob(mean, x).sum()).backward()
+    y = ((mean + 1) / 2).detach().requires_grad_(True)
+    ((x / 255.0 - y) ** 2).sum().backward()
+    assert torch.allclose(mean.grad, y.grad / 2, atol=1e-4)  # dy/dmean = 1/2
+    assert head.param_channels(3) == 3
+
+
 def test_unknown_head_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown likelihood 'gausian'"):
         make_head("gausian", 17)

@@ -25,7 +25,7 @@ class VAEModelConfig:
     """IAF steps (ordering reversed between steps)."""
     iaf_hidden: tuple[int, ...] = (128, 128)
     """Hidden layers of each IAF step's MADE."""
-    likelihood: Literal["logistic", "gaussian", "categorical", "logistic_mixture"] = "logistic"
+    likelihood: Literal["logistic", "gaussian", "l2", "categorical", "logistic_mixture"] = "logistic"
     """p(x|z) per pixel, discretised to the dataset's levels."""
     decoder: Literal["conv", "pixelcnn"] = "conv"
     """conv (factorised p(x|z)) or a small PixelCNN conditioned on z (local receptive field)."""

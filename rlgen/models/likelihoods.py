@@ -1,5 +1,5 @@
 """Likelihood heads for images of discrete levels: Bernoulli, categorical, discretised logistic (and its
-mixture), discretised Gaussian.
+mixture), discretised Gaussian (learned or fixed variance).
 
 Convention shared by every image model: data are integer levels ``x`` in ``{0, ..., L-1}`` with shape
 ``(B, C, H, W)``; networks see ``to_unit(x)`` in ``[-1, 1]``. A head maps a network's output ``params``
@@ -190,6 +190,23 @@ class DiscretisedGaussian(_DiscretisedLocationScale):
     noise = staticmethod(torch.randn_like)
 
 
+class FixedGaussian(DiscretisedGaussian):
+    """The World Models VAE's L2 loss made a pmf (Ha & Schmidhuber 2018; hardmaru/WorldModelsExperiments,
+    ``vae.py``: r_loss = sum (x - y)^2 with pixels in [0, 1]). That is -log N(x; y, 1/2) up to a constant,
+    i.e. sigma = sqrt(1/2) on [0, 1] and sqrt(2) on the heads' [-1, 1] scale; here discretised to L bins so
+    bits/dim stay defined. ``params``: the C means only. A learned scale can explain a frame's detail as noise
+    early in training (the decoder then predicts the mean frame and z stays unused); the fixed, wide scale
+    makes the loss a plain squared error that every pixel's mean must answer."""
+
+    log_scale = 0.5 * math.log(2.0)
+
+    def param_channels(self, channels: int) -> int:
+        return channels
+
+    def _mean_log_scale(self, params: Tensor) -> tuple[Tensor, Tensor]:
+        return params, torch.full_like(params, self.log_scale)
+
+
 class DiscretisedLogisticMixture(LikelihoodHead):
     """Mixture of K discretised logistics per pixel with linear dependence between channels
     (Salimans et al. 2017, PixelCNN++, Sections 2.1-2.2): the mean of channel c is shifted by
@@ -260,11 +277,13 @@ HEADS = {
     "logistic": DiscretisedLogistic,
     "logistic_mixture": DiscretisedLogisticMixture,
     "gaussian": DiscretisedGaussian,
+    "l2": FixedGaussian,
 }
 
 
 def make_head(name: str, levels: int, **kwargs) -> LikelihoodHead:
-    """A head by its config name (``bernoulli``, ``categorical``, ``logistic``, ``logistic_mixture``, ``gaussian``)."""
+    """A head by its config name (``bernoulli``, ``categorical``, ``logistic``, ``logistic_mixture``, ``gaussian``,
+    ``l2``)."""
     if name not in HEADS:
         raise ValueError(f"unknown likelihood {name!r}; choose one of {', '.join(HEADS)}")
     return HEADS[name](levels, **kwargs)

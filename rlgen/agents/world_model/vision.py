@@ -24,7 +24,7 @@ def vae_config(config: Config, frames: Path):  # noqa: ANN201 - rlgen.generative
 
     v = config.vision
     model = VAEModelConfig(
-        latent_dim=v.latent_dim, likelihood=v.likelihood, kl_min=v.kl_min, kl_groups=1, iw_samples=0,
+        latent_dim=v.latent_dim, likelihood=v.head, kl_min=v.kl_min, kl_groups=1, iw_samples=0,
         decoder="pixelcnn" if v.encoder == "pixelcnn" else "conv", pixelcnn_channels=v.pixelcnn_channels,
         pixelcnn_layers=v.pixelcnn_layers,
     )  # fmt: skip
