@@ -10,6 +10,7 @@ import torch
 from rlgen.models.data_init import ActNorm, WNConv2d, WNLinear
 from rlgen.models.likelihoods import HEADS, bits_per_dim, from_unit, make_head, to_unit
 from rlgen.models.masked import MADE, DownRightShiftedConv2d, DownShiftedConv2d, MaskedConv2d, down_shift, right_shift
+from rlgen.models.vae import VAE
 
 
 def all_values(channels: int, levels: int) -> torch.Tensor:
@@ -52,6 +53,9 @@ def test_l2_head_trains_like_the_world_models_squared_error():
     ((x / 255.0 - y) ** 2).sum().backward()
     assert torch.allclose(mean.grad, y.grad / 2, atol=1e-4)  # dy/dmean = 1/2
     assert head.param_channels(3) == 3
+    vae = VAE((3, 8, 8), 256, latent_dim=4, likelihood="l2")  # shows the decoder's output, not sd-0.7 noise
+    z = torch.randn(2, 4)
+    assert vae.decode_sample(z).equal(vae.decode_typical(z))
 
 
 def test_unknown_head_is_a_clear_error():

@@ -80,17 +80,28 @@ def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - VAE
 
 
 def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # noqa: ANN001
-    """IW-NLL in bits/dim (Burda et al. 2016) and the number of active latent units on the test set."""
+    """IW-NLL in bits/dim (Burda et al. 2016), the number of active latent units and (conv decoders) the
+    reconstruction's mean squared error per pixel on [0, 1] (the World Models VAE's loss, per pixel) on the
+    test set."""
     import math
 
     import torch
 
     out: dict[str, float] = {"active_units": model.active_units(test_images)}
+    if model.pixelcnn is None:  # a PixelCNN decoder would have to sample every pixel in turn
+        error = [reconstruction_mse(model, test_images[i : i + 256]) for i in range(0, len(test_images), 256)]
+        out["test_reconstruction_mse"] = float(torch.cat(error).mean())
     k = config.model.iw_samples
     if k:
         nll = torch.cat([model.iw_nll(test_images[i : i + 256], k) for i in range(0, len(test_images), 256)])
         out[f"test_iw_nll_bits_per_dim_k{k}"] = float(nll.mean()) / (model.dims * math.log(2.0))
     return out
+
+
+def reconstruction_mse(model, x):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tensor
+    """Per image: the mean squared error between x and its noise-free reconstruction, pixels on [0, 1]."""
+    error = (model.reconstruct(x, typical=True) - x).float() / (model.levels - 1)
+    return error.pow(2).flatten(1).mean(1)
 
 
 def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001

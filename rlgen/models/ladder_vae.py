@@ -140,8 +140,9 @@ class LadderVAE(VAE):
         return self.decode_sample(self.prior_decoder_input(n, temperature))
 
     @torch.no_grad()
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode_sample(self.infer(self.features(x))[0])
+    def reconstruct(self, x: Tensor, typical: bool = False) -> Tensor:
+        decoder_input = self.infer(self.features(x))[0]
+        return self.decode_typical(decoder_input) if typical else self.decode_sample(decoder_input)
 
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01) -> int:

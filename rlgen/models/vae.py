@@ -123,9 +123,11 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def decode_sample(self, z: Tensor) -> Tensor:
-        """Integer images from latents (a draw from p(x | z))."""
+        """Integer images from latents (a draw from p(x | z); its location for a head that draws no pixels)."""
         if self.pixelcnn is not None:
             return self.pixelcnn.sample(len(z), cond=z, spatial=self.decoder(z))
+        if not self.head.draws_pixels:
+            return self.decode_typical(z)
         return self.head.sample(self.decoder(z), self.image_shape[0])
 
     @torch.no_grad()
@@ -141,9 +143,10 @@ class VAE(nn.Module):
         return self.decode_sample(temperature * torch.randn(n, self.latent_dim, device=device))
 
     @torch.no_grad()
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, typical: bool = False) -> Tensor:
+        """Decode a posterior draw of z: a draw from p(x | z), or with ``typical`` its noise-free location."""
         z, _ = self.posterior.sample(self.features(x))
-        return self.decode_sample(z)
+        return self.decode_typical(z) if typical else self.decode_sample(z)
 
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01) -> int:
