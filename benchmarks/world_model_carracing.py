@@ -110,8 +110,9 @@ def main() -> None:
     parser.add_argument("--memory-epochs", type=int, default=20)
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--population", type=int, default=8)
-    parser.add_argument("--rollouts", type=int, default=1)
-    parser.add_argument("--max-steps", type=int, default=400, help="cap of training episodes")
+    parser.add_argument("--rollouts", type=int, default=2, help="rollouts (tracks) per candidate")
+    parser.add_argument("--max-steps", type=int, default=0,
+                        help="cap of training episodes (0: none, the env's 1,000 steps)")
     parser.add_argument("--tracks", type=int, default=100, help="held-out tracks for the final score")
     parser.add_argument("--variants", default="full,zonly,pixelcnn")
     parser.add_argument("--pixelcnn-frames", type=int, default=10_000, help="frames per V epoch for pixelcnn")
@@ -119,7 +120,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     controller = [f"controller.generations={args.generations}", f"controller.population={args.population}",
-                  f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps}",
+                  f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps or 'null'}",
                   "controller.negative_stop=50", "controller.eval_every=5", "controller.eval_episodes=4"]  # fmt: skip
     common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller]
     results: dict[str, dict] = {"budget": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
