@@ -89,6 +89,13 @@ def test_controller_parameter_count_matches_the_paper():
     assert Controller(32, 3, hidden=16).parameter_count == 32 * 16 + 16 + 16 * 3 + 3
 
 
+def test_vision_likelihood_auto_is_the_papers_l2_for_the_conv_decoder():
+    vae = load_run_config(CONFIGS / "world_model_carracing.yaml").vision
+    pixelcnn = load_run_config(CONFIGS / "world_model_carracing_pixelcnn.yaml").vision
+    chosen = load_run_config(CONFIGS / "world_model_carracing.yaml", overrides=["vision.likelihood=logistic"])
+    assert (vae.head, pixelcnn.head, chosen.vision.head) == ("l2", "logistic", "logistic")
+
+
 def test_action_codec_maps_controller_outputs_onto_the_action_space():
     box = gym.spaces.Box(np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0]), dtype=np.float32)
     assert np.allclose(ActionCodec(box).to_env(np.array([0.5, -1.0, 0.0])), [0.5, 0.0, 0.5])  # rescaled
