@@ -34,9 +34,6 @@ def bits_per_dim(nll_nats: Tensor, dims: int) -> Tensor:
 class LikelihoodHead:
     """p(x | params) over ``levels`` values per sub-pixel; subclasses define the per-pixel log-probability."""
 
-    draws_pixels = True
-    """False: images shown from this head (VAE samples, reconstructions) are its location, not a draw."""
-
     def __init__(self, levels: int):
         if levels < 2:
             raise ValueError(f"levels must be >= 2, got {levels}")
@@ -202,10 +199,14 @@ class FixedGaussian(DiscretisedGaussian):
     makes the loss a plain squared error that every pixel's mean must answer."""
 
     log_scale = 0.5 * math.log(2.0)
-    draws_pixels = False  # the original code shows the decoder's output; noise of sd 0.7 would hide the image
 
     def param_channels(self, channels: int) -> int:
         return channels
+
+    def sample(self, params: Tensor, channels: int) -> Tensor:
+        """The location: the fixed sd (0.7 on [0, 1]) weights the loss, it does not model pixel noise, and a
+        draw would hide the image (the original code shows the decoder's output)."""
+        return self.typical(params, channels)
 
     def _mean_log_scale(self, params: Tensor) -> tuple[Tensor, Tensor]:
         return params, torch.full_like(params, self.log_scale)

@@ -123,11 +123,9 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def decode_sample(self, z: Tensor) -> Tensor:
-        """Integer images from latents (a draw from p(x | z); its location for a head that draws no pixels)."""
+        """Integer images from latents (a draw from p(x | z))."""
         if self.pixelcnn is not None:
             return self.pixelcnn.sample(len(z), cond=z, spatial=self.decoder(z))
-        if not self.head.draws_pixels:
-            return self.decode_typical(z)
         return self.head.sample(self.decoder(z), self.image_shape[0])
 
     @torch.no_grad()
