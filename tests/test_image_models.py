@@ -74,6 +74,36 @@ def test_vae_iw_nll_is_tighter_than_the_elbo_and_free_bits_change_the_objective(
     assert 0 <= model.active_units(batch) <= 8
 
 
+def test_auxiliary_decoder_adds_its_weighted_term_and_keeps_z_in_use():
+    """AGAVE (Lucas & Verbeek 2018): objective = -log p(x|z) - w log r(x|z) + KL for one z; trained on
+    digits, the PixelCNN-decoder VAE with r(x|z) puts several times more information in z than without."""
+    images, _ = load_image_set("digits", "train").tensors()
+    x = images[:256]
+    model = VAE(SHAPE, LEVELS, latent_dim=8, features=64, decoder="pixelcnn", pixelcnn_channels=16, aux_weight=2.0)
+    torch.manual_seed(3)
+    objective, metrics = model.loss(x[:16])
+    torch.manual_seed(3)
+    log_lik, kl_dims, aux = model.loss_terms(x[:16])
+    expected = (-log_lik.mean() - 2.0 * aux.mean() + kl_dims.sum(1).mean()) / (64 * math.log(2))
+    assert torch.allclose(objective, expected) and metrics["aux_recon_nats"] == pytest.approx(float(-aux.mean().detach()))
+    assert model.reconstruct_auxiliary(x[:4]).shape == (4, *SHAPE)
+    kl = {}
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = VAE(SHAPE, LEVELS, latent_dim=8, features=64, decoder="pixelcnn", pixelcnn_channels=16,
+                    aux_weight=weight)  # fmt: skip
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(150):
+            loss, metrics = model.loss(x[torch.randint(0, len(x), (64,))])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        kl[weight] = metrics["kl_nats"]
+    assert kl[1.0] > 2 * kl[0.0], kl
+    with pytest.raises(ValueError, match="aux_weight"):
+        VAE(SHAPE, LEVELS, aux_weight=1.0)  # a conv decoder is already factorised
+
+
 def trained_ladder(batch, steps: int = 30) -> LadderVAE:
     torch.manual_seed(0)
     model = LadderVAE(SHAPE, LEVELS, latent_dim=8, features=64, posterior="iaf", iaf_hidden=(32,), kl_groups=2)

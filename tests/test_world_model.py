@@ -23,6 +23,7 @@ from rlgen.cli import main
 from rlgen.data.frame_shards import write_episode, write_manifest
 from rlgen.envs.action_codec import ActionCodec
 from rlgen.envs.wrappers import NegativeRunStop
+from rlgen.errors import ConfigError
 from rlgen.kinds import load_run_config
 from rlgen.models.controller import Controller
 from rlgen.models.mdn_rnn import MDNRNN, mixture_log_prob, sample_mixture
@@ -94,6 +95,9 @@ def test_vision_likelihood_auto_is_the_papers_l2_for_the_conv_decoder():
     pixelcnn = load_run_config(CONFIGS / "world_model_carracing_pixelcnn.yaml").vision
     chosen = load_run_config(CONFIGS / "world_model_carracing.yaml", overrides=["vision.likelihood=logistic"])
     assert (vae.head, pixelcnn.head, chosen.vision.head) == ("l2", "logistic", "logistic")
+    assert (vae.auxiliary_weight, pixelcnn.auxiliary_weight) == (0.0, 1.0)  # AGAVE's r(x|z) for pixelcnn
+    with pytest.raises(ConfigError, match="'aux_weight' .* encoder: pixelcnn only"):
+        load_run_config(CONFIGS / "world_model_carracing.yaml", overrides=["vision.aux_weight=1"])
 
 
 def test_action_codec_maps_controller_outputs_onto_the_action_space():

@@ -33,6 +33,9 @@ class VAEModelConfig:
     """Feature maps of the PixelCNN decoder."""
     pixelcnn_layers: int = 2
     """Gated layers of the PixelCNN decoder (few: z must carry the global content)."""
+    aux_weight: float = 0.0
+    """PixelCNN decoder only: weight of an auxiliary factorised (``l2``) decoder r(x|z) whose output also
+    conditions the PixelCNN, so z cannot be left unused (AGAVE, Lucas & Verbeek 2018); 0: off."""
     kl_min: float = 0.0
     """Free bits: minimum KL in nats per latent group, averaged over the minibatch (0: off)."""
     kl_groups: int = 1
@@ -50,8 +53,10 @@ class VAEModelConfig:
             raise ValueError("'stochastic_layers' > 1 needs decoder: conv (the ladder has no PixelCNN decoder)")
         if self.latent_dim < 1 or self.kl_groups < 1 or self.latent_dim % self.kl_groups:
             raise ValueError(f"'kl_groups' ({self.kl_groups}) must divide 'latent_dim' ({self.latent_dim})")
-        if self.kl_min < 0 or self.iw_samples < 0:
-            raise ValueError("'kl_min' and 'iw_samples' must be >= 0")
+        if self.kl_min < 0 or self.iw_samples < 0 or self.aux_weight < 0:
+            raise ValueError("'kl_min', 'iw_samples' and 'aux_weight' must be >= 0")
+        if self.aux_weight > 0 and self.decoder != "pixelcnn":
+            raise ValueError("'aux_weight' needs decoder: pixelcnn (a conv decoder is already factorised)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +81,7 @@ def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - VAE
     return VAE(image_shape, levels, latent_dim=m.latent_dim, features=m.features, likelihood=m.likelihood,
                posterior=m.posterior, iaf_steps=m.iaf_steps, iaf_hidden=m.iaf_hidden, kl_min=m.kl_min,
                kl_groups=m.kl_groups, decoder=m.decoder, pixelcnn_channels=m.pixelcnn_channels,
-               pixelcnn_layers=m.pixelcnn_layers)  # fmt: skip
+               pixelcnn_layers=m.pixelcnn_layers, aux_weight=m.aux_weight)  # fmt: skip
 
 
 def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # noqa: ANN001
@@ -88,9 +93,12 @@ def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # no
     import torch
 
     out: dict[str, float] = {"active_units": model.active_units(test_images)}
+    batches = [test_images[i : i + 256] for i in range(0, len(test_images), 256)]
     if model.pixelcnn is None:  # a PixelCNN decoder would have to sample every pixel in turn
-        error = [reconstruction_mse(model, test_images[i : i + 256]) for i in range(0, len(test_images), 256)]
-        out["test_reconstruction_mse"] = float(torch.cat(error).mean())
+        out["test_reconstruction_mse"] = float(torch.cat([reconstruction_mse(model, x) for x in batches]).mean())
+    elif model.aux_head is not None:
+        error = [reconstruction_mse(model, x, model.reconstruct_auxiliary) for x in batches]
+        out["test_aux_reconstruction_mse"] = float(torch.cat(error).mean())
     k = config.model.iw_samples
     if k:
         nll = torch.cat([model.iw_nll(test_images[i : i + 256], k) for i in range(0, len(test_images), 256)])
@@ -98,9 +106,11 @@ def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # no
     return out
 
 
-def reconstruction_mse(model, x):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tensor
-    """Per image: the mean squared error between x and its noise-free reconstruction, pixels on [0, 1]."""
-    error = (model.reconstruct(x, typical=True) - x).float() / (model.levels - 1)
+def reconstruction_mse(model, x, reconstruct=None):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tensor
+    """Per image: the mean squared error between x and its noise-free reconstruction (by default
+    ``model.reconstruct(x, typical=True)``), pixels on [0, 1]."""
+    decoded = reconstruct(x) if reconstruct is not None else model.reconstruct(x, typical=True)
+    error = (decoded - x).float() / (model.levels - 1)
     return error.pow(2).flatten(1).mean(1)
 
 

@@ -74,7 +74,7 @@ class LadderVAE(VAE):
         self.down = nn.ModuleList(nn.Linear(d + (f if layer < stochastic_layers - 2 else 0), f)
                                   for layer in range(stochastic_layers - 1))  # fmt: skip
         self.priors = nn.ModuleList(nn.Linear(f, 2 * d) for _ in range(stochastic_layers - 1))
-        self.pixelcnn = None
+        self.pixelcnn, self.aux_head = None, None
         self.head = make_head(likelihood, levels)
         self.to_decoder = nn.Linear(d + f, f)
         self.decoder = ConvDecoder(f, image_shape, self.head.param_channels(image_shape[0]))

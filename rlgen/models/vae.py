@@ -11,6 +11,12 @@ free bits, an importance-weighted NLL, and a conv or a small-PixelCNN decoder.
 - ``decoder: pixelcnn``: p(x | z) is a gated PixelCNN with few layers (a local receptive field) conditioned
   on z as a vector and on a spatial map decoded from z (PixelVAE, Gulrajani et al. 2017; VLAE, Chen et al.
   2017), so z must carry the global structure the PixelCNN cannot see.
+- ``aux_weight`` > 0 (PixelCNN decoder only): the auxiliary decoder of AGAVE (Lucas & Verbeek 2018,
+  "Auxiliary Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Eq. 6): a factorised
+  decoder r(x | z) (here the ``l2`` head, the World Models loss) whose location is also the PixelCNN's
+  spatial conditioning map, trained on -log p(x | z) - aux_weight * log r(x | z) + KL. A local PixelCNN on
+  smooth frames otherwise models them without z (posterior collapse); r(x | z) has no pixel context, so z
+  must carry the image's layout. Reported ELBOs and bits/dim use p(x | z) alone.
 - Active units (Burda et al. 2016, Section 5.2): dimensions u with Cov_x(E_q[z_u]) > 0.01.
 """
 
@@ -46,17 +52,23 @@ class VAE(nn.Module):
         pixelcnn_channels: int = 32,
         pixelcnn_layers: int = 2,
         spatial_channels: int = 4,
+        aux_weight: float = 0.0,
     ):
         super().__init__()
         if decoder not in ("conv", "pixelcnn"):
             raise ValueError(f"decoder must be 'conv' or 'pixelcnn', got {decoder!r}")
         if latent_dim % kl_groups:
             raise ValueError(f"latent_dim {latent_dim} is not divisible by kl_groups {kl_groups}")
+        if aux_weight < 0 or (aux_weight > 0 and decoder != "pixelcnn"):
+            raise ValueError(f"aux_weight must be >= 0 and needs decoder 'pixelcnn', got {aux_weight} with {decoder!r}")
         self.image_shape, self.levels, self.latent_dim = tuple(image_shape), levels, latent_dim
-        self.kl_min, self.kl_groups = kl_min, kl_groups
+        self.kl_min, self.kl_groups, self.aux_weight = kl_min, kl_groups, aux_weight
         self.encoder = ConvEncoder(image_shape, features)
         self.posterior = make_posterior(posterior, features, latent_dim, iaf_steps, iaf_hidden)
         channels = image_shape[0]
+        self.aux_head = make_head("l2", levels) if aux_weight > 0 else None
+        if self.aux_head is not None:  # the spatial map is r(x | z)'s location
+            spatial_channels = self.aux_head.param_channels(channels)
         if decoder == "pixelcnn":
             self.pixelcnn = PixelCNN(
                 image_shape, levels, channels=pixelcnn_channels, n_layers=pixelcnn_layers,
@@ -82,9 +94,15 @@ class VAE(nn.Module):
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x | z) per example."""
-        if self.pixelcnn is not None:
-            return self.pixelcnn.log_prob(x, cond=z, spatial=self.decoder(z))
-        return self.head.log_prob(self.decoder(z), x)
+        return self.log_likelihoods(x, z)[0]
+
+    def log_likelihoods(self, x: Tensor, z: Tensor) -> tuple[Tensor, Tensor | None]:
+        """log p(x | z) and, with an auxiliary decoder, log r(x | z) (module docstring) per example."""
+        if self.pixelcnn is None:
+            return self.head.log_prob(self.decoder(z), x), None
+        spatial = self.decoder(z)
+        aux = self.aux_head.log_prob(spatial, x) if self.aux_head is not None else None
+        return self.pixelcnn.log_prob(x, cond=z, spatial=spatial), aux
 
     def draw(self, x: Tensor, features=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: ANN001 - model-specific
         """For one z ~ q(z|x): (log p(x|z) per example, log q(z|x) and log p(z) per latent dimension).
@@ -97,19 +115,32 @@ class VAE(nn.Module):
         log_lik, log_q, log_p = self.draw(x)
         return log_lik, log_q - log_p
 
+    def loss_terms(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``terms`` and, with an auxiliary decoder, log r(x | z) for the same z."""
+        if self.aux_head is None:
+            return (*self.terms(x), None)
+        z, log_q = self.posterior.sample(self.features(x))
+        log_lik, aux = self.log_likelihoods(x, z)
+        return log_lik, log_q - standard_normal_log_prob(z), aux
+
     def loss(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
-        """Negative ELBO with free bits, in bits/dim; metrics hold the true ELBO's bits/dim and its parts."""
-        log_lik, kl_dims = self.terms(x)
+        """Negative ELBO with free bits (and the auxiliary decoder's term), in bits/dim; metrics hold the true
+        ELBO's bits/dim and its parts."""
+        log_lik, kl_dims, aux = self.loss_terms(x)
         kl = kl_dims.sum(1)
         groups = kl_dims.view(len(x), self.kl_groups, -1).sum(2).mean(0)  # minibatch-average KL per group
         kl_term = torch.clamp(groups, min=self.kl_min).sum() if self.kl_min > 0 else kl.mean()
-        objective = (-log_lik.mean() + kl_term) / (self.dims * math.log(2.0))
+        aux_term = -self.aux_weight * aux.mean() if aux is not None else 0.0  # AGAVE, Eq. 6
+        objective = (-log_lik.mean() + aux_term + kl_term) / (self.dims * math.log(2.0))
         elbo_bpd = bits_per_dim(-(log_lik - kl), self.dims).mean()
-        return objective, {
+        metrics = {
             "bits_per_dim": float(elbo_bpd.detach()),
             "kl_nats": float(kl.mean().detach()),
             "recon_nats": float(-log_lik.mean().detach()),
         }
+        if aux is not None:
+            metrics["aux_recon_nats"] = float(-aux.mean().detach())
+        return objective, metrics
 
     @torch.no_grad()
     def iw_nll(self, x: Tensor, k: int = 100) -> Tensor:
@@ -145,6 +176,14 @@ class VAE(nn.Module):
         """Decode a posterior draw of z: a draw from p(x | z), or with ``typical`` its noise-free location."""
         z, _ = self.posterior.sample(self.features(x))
         return self.decode_typical(z) if typical else self.decode_sample(z)
+
+    @torch.no_grad()
+    def reconstruct_auxiliary(self, x: Tensor) -> Tensor:
+        """The auxiliary decoder's location for a posterior draw of z (only with ``aux_weight`` > 0)."""
+        if self.aux_head is None:
+            raise ValueError("this VAE has no auxiliary decoder (aux_weight is 0)")
+        z, _ = self.posterior.sample(self.features(x))
+        return self.aux_head.typical(self.decoder(z), self.image_shape[0])
 
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01) -> int:

@@ -55,6 +55,11 @@ class VisionSection:
     """Feature maps of the PixelCNN decoder."""
     pixelcnn_layers: int = 2
     """Gated layers of the PixelCNN decoder (few: a local receptive field)."""
+    aux_weight: float | None = None
+    """PixelCNN encoder only: weight of the auxiliary ``l2`` decoder r(x|z) that also conditions the
+    PixelCNN (AGAVE, Lucas & Verbeek 2018). Without it the local decoder models the frames alone and z
+    collapses (docs/benchmarks.md, "World Models": 1 of 32 units active). None: 1 for ``encoder:
+    pixelcnn``; 0 turns it off."""
     epochs: int = 10
     """Passes over the collected frames (the paper's code: 10)."""
     batch_size: int = 100
@@ -71,11 +76,20 @@ class VisionSection:
             return self.likelihood
         return "logistic" if self.encoder == "pixelcnn" else "l2"
 
+    @property
+    def auxiliary_weight(self) -> float:
+        """The auxiliary decoder's weight ``aux_weight: null`` resolves to."""
+        if self.aux_weight is not None:
+            return self.aux_weight
+        return 1.0 if self.encoder == "pixelcnn" else 0.0
+
     def __post_init__(self) -> None:
         if self.latent_dim < 1 or self.epochs < 1 or self.batch_size < 1 or self.frames_per_epoch < 0:
             raise ValueError("'latent_dim', 'epochs' and 'batch_size' must be >= 1, 'frames_per_epoch' >= 0")
         if self.kl_min < 0 or self.learning_rate <= 0:
             raise ValueError("'kl_min' must be >= 0 and 'learning_rate' > 0")
+        if self.aux_weight is not None and (self.aux_weight < 0 or (self.aux_weight and self.encoder != "pixelcnn")):
+            raise ValueError("'aux_weight' must be >= 0 and applies to encoder: pixelcnn only (remove it for vae)")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def vae_config(config: Config, frames: Path):  # noqa: ANN201 - rlgen.generative
     model = VAEModelConfig(
         latent_dim=v.latent_dim, likelihood=v.head, kl_min=v.kl_min, kl_groups=1, iw_samples=0,
         decoder="pixelcnn" if v.encoder == "pixelcnn" else "conv", pixelcnn_channels=v.pixelcnn_channels,
-        pixelcnn_layers=v.pixelcnn_layers,
+        pixelcnn_layers=v.pixelcnn_layers, aux_weight=v.auxiliary_weight,
     )  # fmt: skip
     train = TrainSection(epochs=v.epochs, batch_size=v.batch_size, learning_rate=v.learning_rate,
                          seed=config.env.seed, eval_every=v.epochs, checkpoint_every=1,
