@@ -85,7 +85,8 @@ def test_auxiliary_decoder_adds_its_weighted_term_and_keeps_z_in_use():
     torch.manual_seed(3)
     log_lik, kl_dims, aux = model.loss_terms(x[:16])
     expected = (-log_lik.mean() - 2.0 * aux.mean() + kl_dims.sum(1).mean()) / (64 * math.log(2))
-    assert torch.allclose(objective, expected) and metrics["aux_recon_nats"] == pytest.approx(float(-aux.mean().detach()))
+    assert torch.allclose(objective, expected)
+    assert metrics["aux_recon_nats"] == pytest.approx(float(-aux.mean().detach()))
     assert model.reconstruct_auxiliary(x[:4]).shape == (4, *SHAPE)
     kl = {}
     for weight in (0.0, 1.0):
