@@ -166,6 +166,19 @@ def test_pixelcnn_is_causal_without_blind_spot_and_conditions():
     assert samples.shape == (2, 1, 5, 5) and samples.max() < 4
 
 
+def test_pixelcnn_row_params_from_the_receptive_field_equal_the_full_image_params():
+    """Sampling reads each row's parameters from a window of receptive_field rows; they must be exact."""
+    from rlgen.models.pixelcnn import PixelCNN
+
+    torch.manual_seed(0)
+    for layers, kernel in ((2, 3), (3, 5)):
+        model = PixelCNN((3, 20, 7), 16, channels=8, n_layers=layers, kernel=kernel, cond_dim=3, spatial_channels=2)
+        x, cond, spatial = torch.randint(0, 16, (2, 3, 20, 7)), torch.randn(2, 3), torch.randn(2, 2, 20, 7)
+        full = model.params(x, cond, spatial=spatial)
+        for row in range(20):
+            assert torch.allclose(model.row_params(x, row, cond, spatial=spatial), full[:, :, row : row + 1], atol=1e-6)
+
+
 def test_iaf_log_density_matches_brute_force_change_of_variables():
     from rlgen.models.iaf import IAFPosterior
 

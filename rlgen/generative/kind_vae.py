@@ -96,9 +96,8 @@ def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # no
     batches = [test_images[i : i + 256] for i in range(0, len(test_images), 256)]
     if model.pixelcnn is None:  # a PixelCNN decoder would have to sample every pixel in turn
         out["test_reconstruction_mse"] = float(torch.cat([reconstruction_mse(model, x) for x in batches]).mean())
-    elif model.aux_head is not None:
-        error = [reconstruction_mse(model, x, model.reconstruct_auxiliary) for x in batches]
-        out["test_aux_reconstruction_mse"] = float(torch.cat(error).mean())
+    elif model.aux_head is not None:  # its typical reconstruction is the auxiliary decoder's
+        out["test_aux_reconstruction_mse"] = float(torch.cat([reconstruction_mse(model, x) for x in batches]).mean())
     k = config.model.iw_samples
     if k:
         nll = torch.cat([model.iw_nll(test_images[i : i + 256], k) for i in range(0, len(test_images), 256)])
@@ -106,11 +105,9 @@ def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # no
     return out
 
 
-def reconstruction_mse(model, x, reconstruct=None):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tensor
-    """Per image: the mean squared error between x and its noise-free reconstruction (by default
-    ``model.reconstruct(x, typical=True)``), pixels on [0, 1]."""
-    decoded = reconstruct(x) if reconstruct is not None else model.reconstruct(x, typical=True)
-    error = (decoded - x).float() / (model.levels - 1)
+def reconstruction_mse(model, x):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tensor
+    """Per image: the mean squared error between x and its noise-free reconstruction, pixels on [0, 1]."""
+    error = (model.reconstruct(x, typical=True) - x).float() / (model.levels - 1)
     return error.pow(2).flatten(1).mean(1)
 
 

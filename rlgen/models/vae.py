@@ -161,7 +161,10 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def decode_typical(self, z: Tensor) -> Tensor:
-        """Noise-free integer images from latents (for videos); a PixelCNN decoder must sample (slow)."""
+        """Noise-free integer images from latents (for videos): the conv decoder's location; with a PixelCNN
+        decoder the auxiliary decoder's location (what z carries), else a PixelCNN draw (slow)."""
+        if self.aux_head is not None:
+            return self.aux_head.typical(self.decoder(z), self.image_shape[0])
         if self.pixelcnn is not None:
             return self.decode_sample(z)
         return self.head.typical(self.decoder(z), self.image_shape[0])
@@ -176,14 +179,6 @@ class VAE(nn.Module):
         """Decode a posterior draw of z: a draw from p(x | z), or with ``typical`` its noise-free location."""
         z, _ = self.posterior.sample(self.features(x))
         return self.decode_typical(z) if typical else self.decode_sample(z)
-
-    @torch.no_grad()
-    def reconstruct_auxiliary(self, x: Tensor) -> Tensor:
-        """The auxiliary decoder's location for a posterior draw of z (only with ``aux_weight`` > 0)."""
-        if self.aux_head is None:
-            raise ValueError("this VAE has no auxiliary decoder (aux_weight is 0)")
-        z, _ = self.posterior.sample(self.features(x))
-        return self.aux_head.typical(self.decoder(z), self.image_shape[0])
 
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01) -> int:
