@@ -12,11 +12,12 @@ free bits, an importance-weighted NLL, and a conv or a small-PixelCNN decoder.
   on z as a vector and on a spatial map decoded from z (PixelVAE, Gulrajani et al. 2017; VLAE, Chen et al.
   2017), so z must carry the global structure the PixelCNN cannot see.
 - ``aux_weight`` > 0 (PixelCNN decoder only): the auxiliary decoder of AGAVE (Lucas & Verbeek 2018,
-  "Auxiliary Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Eq. 6): a factorised
+  "Auxiliary Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Section 3): a factorised
   decoder r(x | z) (here the ``l2`` head, the World Models loss) whose location is also the PixelCNN's
-  spatial conditioning map, trained on -log p(x | z) - aux_weight * log r(x | z) + KL. A local PixelCNN on
-  smooth frames otherwise models them without z (posterior collapse); r(x | z) has no pixel context, so z
-  must carry the image's layout. Reported ELBOs and bits/dim use p(x | z) alone.
+  spatial conditioning map; the objective adds -aux_weight * log r(x | z) to the negative ELBO. A local
+  PixelCNN on smooth frames can model them without z (posterior collapse); r(x | z) sees no pixels, so z
+  must carry the image's layout. The weight sits on r's term, so the rest stays the ELBO; reported ELBOs
+  and bits/dim use p(x | z) alone.
 - Active units (Burda et al. 2016, Section 5.2): dimensions u with Cov_x(E_q[z_u]) > 0.01.
 """
 
@@ -130,7 +131,7 @@ class VAE(nn.Module):
         kl = kl_dims.sum(1)
         groups = kl_dims.view(len(x), self.kl_groups, -1).sum(2).mean(0)  # minibatch-average KL per group
         kl_term = torch.clamp(groups, min=self.kl_min).sum() if self.kl_min > 0 else kl.mean()
-        aux_term = -self.aux_weight * aux.mean() if aux is not None else 0.0  # AGAVE, Eq. 6
+        aux_term = -self.aux_weight * aux.mean() if aux is not None else 0.0  # AGAVE's auxiliary term
         objective = (-log_lik.mean() + aux_term + kl_term) / (self.dims * math.log(2.0))
         elbo_bpd = bits_per_dim(-(log_lik - kl), self.dims).mean()
         metrics = {
