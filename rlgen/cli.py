@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="override the config's seed")
     train.add_argument("--run-dir", help="write the run here instead of runs/<name>__<seed>__<time>")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its latest checkpoint")
+    train.add_argument(
+        "--restart",
+        metavar="STAGE",
+        help="with --resume: train this stage again from scratch, keeping the old one as STAGE.replaced-N "
+        "(world models: controller, e.g. a new C on the run's V and M with other --set controller.* values)",
+    )
     train.add_argument("--debug", action="store_true", help="apply the config's debug: block (finishes in seconds)")
     train.set_defaults(func=_train)
 
@@ -185,33 +191,16 @@ def _version() -> str:
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
     from rlgen.config import to_dict
-    from rlgen.kinds import kind_module, load_run_config, load_saved_config
+    from rlgen.kinds import kind_module, load_run_config
     from rlgen.runs import RunDir
 
     if args.resume:
-        if args.config or args.debug or args.seed is not None or args.run_dir:
-            raise RlgenError(
-                "--resume continues a run with its saved config; give only --resume RUN_DIR "
-                "(and --set train.* to change the budget)"
-            )
-        run = RunDir.open(args.resume)
-        config = load_saved_config(run.config_file)
-        allowed = getattr(kind_module(config.kind), "RESUME_KEYS", ("train.",))
-        if any(not s.startswith(allowed) for s in args.set):
-            raise RlgenError(
-                f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "
-                "changed (the checkpoint fixes the rest)"
-            )
-        config = load_saved_config(run.config_file, args.set)
-        if args.set:
-            from rlgen.config import dump_yaml
-            from rlgen.runs import atomic_write_text
-
-            atomic_write_text(run.config_file, dump_yaml(to_dict(config)))
-        run.append_command(argv)
+        config, run = _resumed_run(args, argv)
     else:
         if not args.config:
             raise RlgenError("give a run config (e.g. rlgen train run_configs/quickstart.yaml) or --resume RUN_DIR")
+        if args.restart:
+            raise RlgenError("--restart needs --resume RUN_DIR (it trains a stage of an existing run again)")
         config = load_run_config(args.config, overrides=args.set, debug=args.debug, seed=args.seed)
         module = kind_module(config.kind)
         if hasattr(module, "validate"):
@@ -225,6 +214,44 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"run directory: {run.path}")
     kind_module(config.kind).train(config, run)
     return 0
+
+
+def _resumed_run(args: argparse.Namespace, argv: list[str]):  # noqa: ANN202 - (config, RunDir)
+    """The run of ``--resume`` with its saved config and the allowed ``--set`` changes applied; with
+    ``--restart STAGE`` that stage is set aside first, and its own keys may change too."""
+    from rlgen.config import dump_yaml, to_dict
+    from rlgen.kinds import kind_module, load_saved_config
+    from rlgen.runs import RunDir, atomic_write_text
+
+    if args.config or args.debug or args.seed is not None or args.run_dir:
+        raise RlgenError(
+            "--resume continues a run with its saved config; give only --resume RUN_DIR "
+            "(and --set train.* to change the budget)"
+        )
+    run = RunDir.open(args.resume)
+    config = load_saved_config(run.config_file)
+    module = kind_module(config.kind)
+    allowed = getattr(module, "RESUME_KEYS", ("train.",))
+    if args.restart:
+        stages = getattr(module, "RESTART_STAGES", {})
+        if args.restart not in stages:
+            can = f"only {', '.join(stages)}" if stages else "no stage"
+            raise RlgenError(f"--restart {args.restart}: a {config.kind} run can restart {can}")
+        allowed = allowed + stages[args.restart]
+    if any(not s.startswith(allowed) for s in args.set):
+        raise RlgenError(
+            f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "
+            "changed (the checkpoint fixes the rest)"
+        )
+    config = load_saved_config(run.config_file, args.set)
+    if args.restart:
+        if hasattr(module, "validate"):
+            module.validate(config)
+        print(f"stage {args.restart} set aside: {module.restart_stage(run, args.restart)}")
+    if args.set:
+        atomic_write_text(run.config_file, dump_yaml(to_dict(config)))
+    run.append_command(argv)
+    return config, run
 
 
 def _get_path(obj: object, dotted: str) -> object:

@@ -178,8 +178,8 @@ def test_debug_run_writes_every_stage(debug_run):
     assert "active_units" in json.loads((debug_run / "vision" / "metrics.json").read_text())
 
 
-def _generations(run) -> list[int]:
-    with open(run / "controller" / "progress.csv", newline="") as fh:
+def _generations(run, controller: str = "controller") -> list[int]:
+    with open(run / controller / "progress.csv", newline="") as fh:
         return [int(row["generation"]) for row in csv.DictReader(fh)]
 
 
@@ -211,6 +211,15 @@ def test_pipeline_interrupted_mid_stage_resumes_then_evaluates_with_video(tmp_pa
     assert video.stat().st_size > 1000
     assert (run / "evaluations" / "final_2ep_seed0.json").is_file()
     assert_user_error(run_cli("train", "--resume", str(run), "--set", "vision.epochs=3"), "controller.generations")
+    assert_user_error(run_cli("train", "--resume", str(run), "--restart", "vision"), "only controller")
+    assert_user_error(run_cli("train", str(DREAM), "--restart", "controller"), "--resume")
+    result = run_cli("train", "--resume", str(run), "--restart", "controller",
+                     "--set", "controller.rollouts=2", "--set", "controller.generations=2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "stage memory: finished earlier, skipped" in result.stdout and _generations(run) == [1, 2]
+    old_controller = run / "controller.replaced-1"  # a new C on the same V and M; the old one is kept
+    assert _generations(old_controller.parent, old_controller.name) == list(range(1, len(done_before) + 4))
+    assert (old_controller / "evaluations" / "final_2ep_seed0.json").is_file()
     frames = tmp_path / "frames_from_controller"  # the paper's iterative procedure: collect with the trained C
     result = run_cli("collect", "--policy", str(run), "--episodes", "2", "--max-steps", "10", "--out", str(frames))
     assert result.returncode == 0, result.stderr

@@ -17,10 +17,12 @@ SEED_KEY = "env.seed"
 RESUME_KEYS = ("controller.generations", "controller.workers", "controller.executor", "controller.address",
                "controller.eval_every", "controller.eval_episodes")  # fmt: skip
 """What ``rlgen train --resume RUN --set KEY=VALUE`` may change (e.g. more generations for a finished run)."""
+RESTART_STAGES = {"controller": ("controller.",)}
+"""``rlgen train --resume RUN --restart controller``: a new C on the run's V and M; any controller.* may change."""
 DEFAULT_EVAL_EPISODES = 100
 """Tracks ``rlgen evaluate`` plays unless --episodes says otherwise (the paper: 100 random tracks)."""
 
-__all__ = ["Config", "SEED_KEY", "evaluate", "train", "validate"]
+__all__ = ["Config", "SEED_KEY", "evaluate", "restart_stage", "train", "validate"]
 
 
 def validate(config: Config) -> None:
@@ -42,6 +44,12 @@ def validate(config: Config) -> None:
         from rlgen.parallel import import_ray
 
         import_ray()
+
+
+def restart_stage(run: RunDir, stage: str):  # noqa: ANN201 - Path
+    from rlgen.agents.world_model.pipeline import set_stage_aside
+
+    return set_stage_aside(run, stage)
 
 
 def train(config: Config, run: RunDir) -> None:

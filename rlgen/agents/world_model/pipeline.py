@@ -91,6 +91,24 @@ def _dream_gif(config: Config, run: RunDir, path, parts=None) -> None:  # noqa: 
 STAGES = {"collect": _collect, "vision": _vision, "memory": _memory, "controller": _controller}
 
 
+def set_stage_aside(run: RunDir, stage: str):  # noqa: ANN201 - Path
+    """Mark ``stage`` not done and rename its folder STAGE.replaced-N (nothing is deleted), so the next
+    ``train`` runs it from scratch; the controller's ``rlgen evaluate`` results (RUN/evaluations) move into
+    that folder with it. Returns the new folder (or the stage's, if it had none yet)."""
+    folder = run / stage
+    if folder.exists():
+        n = 1
+        while (run / f"{stage}.replaced-{n}").exists():
+            n += 1
+        folder = folder.rename(run / f"{stage}.replaced-{n}")
+        if stage == "controller" and (run / "evaluations").is_dir():
+            (run / "evaluations").rename(folder / "evaluations")
+    path = run / STAGES_FILE
+    done: list[str] = json.loads(path.read_text()) if path.is_file() else []
+    atomic_write_text(path, json.dumps([name for name in done if name != stage]))
+    return folder
+
+
 def train(config: Config, run: RunDir) -> None:
     path = run / STAGES_FILE
     done: list[str] = json.loads(path.read_text()) if path.is_file() else []
