@@ -86,6 +86,8 @@ def test_auxiliary_decoder_adds_its_weighted_term_and_keeps_z_in_use():
     log_lik, kl_dims, aux = model.loss_terms(x[:16])
     expected = (-log_lik.mean() - 2.0 * aux.mean() + kl_dims.sum(1).mean()) / (64 * math.log(2))
     assert torch.allclose(objective, expected)
+    grads = torch.autograd.grad(-log_lik.mean(), list(model.decoder.parameters()), allow_unused=True)
+    assert all(g is None or not g.any() for g in grads)  # r(x|z) learns from its own term only
     assert metrics["aux_recon_nats"] == pytest.approx(float(-aux.mean().detach()))
     assert torch.equal(model.decode_typical(z := torch.randn(4, 8)), model.aux_head.typical(model.decoder(z), 1))
     kl = {}

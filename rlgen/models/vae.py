@@ -14,7 +14,8 @@ free bits, an importance-weighted NLL, and a conv or a small-PixelCNN decoder.
 - ``aux_weight`` > 0 (PixelCNN decoder only): the auxiliary decoder of AGAVE (Lucas & Verbeek 2018,
   "Auxiliary Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Section 3): a factorised
   decoder r(x | z) (here the ``l2`` head, the World Models loss) whose location is also the PixelCNN's
-  spatial conditioning map; the objective adds -aux_weight * log r(x | z) to the negative ELBO. A local
+  spatial conditioning map, read with the gradient stopped so that r learns from its own term only; the
+  objective adds -aux_weight * log r(x | z) to the negative ELBO. A local
   PixelCNN on smooth frames can model them without z (posterior collapse); r(x | z) sees no pixels, so z
   must carry the image's layout. The weight sits on r's term, so the rest stays the ELBO; reported ELBOs
   and bits/dim use p(x | z) alone.
@@ -102,8 +103,11 @@ class VAE(nn.Module):
         if self.pixelcnn is None:
             return self.head.log_prob(self.decoder(z), x), None
         spatial = self.decoder(z)
-        aux = self.aux_head.log_prob(spatial, x) if self.aux_head is not None else None
-        return self.pixelcnn.log_prob(x, cond=z, spatial=spatial), aux
+        if self.aux_head is None:
+            return self.pixelcnn.log_prob(x, cond=z, spatial=spatial), None
+        # r(x | z) learns from its own term only: the PixelCNN's far larger term would otherwise turn r's
+        # output into a feature map of its own (docs/benchmarks.md, "World Models", PixelCNN encoder)
+        return self.pixelcnn.log_prob(x, cond=z, spatial=spatial.detach()), self.aux_head.log_prob(spatial, x)
 
     def draw(self, x: Tensor, features=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: ANN001 - model-specific
         """For one z ~ q(z|x): (log p(x|z) per example, log q(z|x) and log p(z) per latent dimension).
