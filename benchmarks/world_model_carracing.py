@@ -150,7 +150,7 @@ def main() -> None:
                                                          f"vision.frames_per_epoch={args.pixelcnn_frames}", *common])
             results["pixelcnn"] = {"train_wall_s": timed_train(config, pcnn)}
             results["pixelcnn"]["vision"] = json.loads((pcnn / "vision" / "metrics.json").read_text())
-        runs = {"full": full.path, "zonly": folder / "zonly", "pixelcnn": folder / "pixelcnn"}
+        runs = {"full": folder / "full", "zonly": folder / "zonly", "pixelcnn": folder / "pixelcnn"}
         for name in ("full", "zonly", "pixelcnn"):
             if name in results:
                 run = RunDir(runs[name])
