@@ -57,8 +57,9 @@ class VisionSection:
     """Gated layers of the PixelCNN decoder (few: a local receptive field)."""
     aux_weight: float | None = None
     """PixelCNN encoder only: weight of the auxiliary ``l2`` decoder r(x|z) that also conditions the
-    PixelCNN (AGAVE, Lucas & Verbeek 2018). Without it the local decoder models the frames alone and z
-    collapses (docs/benchmarks.md, "World Models": 1 of 32 units active). None: 1 for ``encoder:
+    PixelCNN (AGAVE, Lucas & Verbeek 2018), so that z has to carry the frame's layout. Without it the local
+    decoder modelled the frames alone (1 of 32 units active); at weight 1, z still carried far less than
+    the ``l2`` V's (docs/benchmarks.md, "World Models", PixelCNN encoder). None: 1 for ``encoder:
     pixelcnn``; 0 turns it off."""
     epochs: int = 10
     """Passes over the collected frames (the paper's code: 10)."""
