@@ -93,11 +93,11 @@ def final_metrics(model, config: Config, test_images) -> dict[str, float]:  # no
     import torch
 
     out: dict[str, float] = {"active_units": model.active_units(test_images)}
-    batches = [test_images[i : i + 256] for i in range(0, len(test_images), 256)]
-    if model.pixelcnn is None:  # a PixelCNN decoder would have to sample every pixel in turn
-        out["test_reconstruction_mse"] = float(torch.cat([reconstruction_mse(model, x) for x in batches]).mean())
-    elif model.aux_head is not None:  # its typical reconstruction is the auxiliary decoder's
-        out["test_aux_reconstruction_mse"] = float(torch.cat([reconstruction_mse(model, x) for x in batches]).mean())
+    # a PixelCNN decoder would have to sample every pixel in turn; with r(x|z), the reconstruction is r's
+    key = "test_reconstruction_mse" if model.pixelcnn is None else "test_aux_reconstruction_mse"
+    if model.pixelcnn is None or model.aux_head is not None:
+        error = [reconstruction_mse(model, test_images[i : i + 256]) for i in range(0, len(test_images), 256)]
+        out[key] = float(torch.cat(error).mean())
     k = config.model.iw_samples
     if k:
         nll = torch.cat([model.iw_nll(test_images[i : i + 256], k) for i in range(0, len(test_images), 256)])

@@ -11,14 +11,13 @@ free bits, an importance-weighted NLL, and a conv or a small-PixelCNN decoder.
 - ``decoder: pixelcnn``: p(x | z) is a gated PixelCNN with few layers (a local receptive field) conditioned
   on z as a vector and on a spatial map decoded from z (PixelVAE, Gulrajani et al. 2017; VLAE, Chen et al.
   2017), so z must carry the global structure the PixelCNN cannot see.
-- ``aux_weight`` > 0 (PixelCNN decoder only): the auxiliary decoder of AGAVE (Lucas & Verbeek 2018,
-  "Auxiliary Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Section 3): a factorised
-  decoder r(x | z) (here the ``l2`` head, the World Models loss) whose location is also the PixelCNN's
-  spatial conditioning map, read with the gradient stopped so that r learns from its own term only; the
-  objective adds -aux_weight * log r(x | z) to the negative ELBO. A local
-  PixelCNN on smooth frames can model them without z (posterior collapse); r(x | z) sees no pixels, so z
-  must carry the image's layout. The weight sits on r's term, so the rest stays the ELBO; reported ELBOs
-  and bits/dim use p(x | z) alone.
+- ``aux_weight`` > 0 (PixelCNN decoder only): the auxiliary decoder of AGAVE (Lucas & Verbeek 2018, "Auxiliary
+  Guided Autoregressive Variational Autoencoders", arXiv 1711.11479, Section 3): a factorised decoder r(x | z)
+  (here the ``l2`` head, the World Models loss) whose location is also the PixelCNN's spatial conditioning
+  map, read with the gradient stopped so that r learns from its own term only; the objective adds -aux_weight
+  * log r(x | z) to the negative ELBO. A local PixelCNN on smooth frames can model them without z (posterior
+  collapse); r(x | z) sees no pixels, so z must carry the image's layout. The weight sits on r's term, so the
+  rest stays the ELBO; reported ELBOs and bits/dim use p(x | z) alone.
 - Active units (Burda et al. 2016, Section 5.2): dimensions u with Cov_x(E_q[z_u]) > 0.01.
 """
 
