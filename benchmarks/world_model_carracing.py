@@ -10,7 +10,8 @@ tracks 0 .. N-1 (seeds never used in training), as ``rlgen evaluate RUN --episod
         --population 8 --tracks 100 --json benchmarks/results/world_model_carracing.json
 
 With ``--frames DIR`` (from ``rlgen collect --frames``) the runs train on those frames instead of collecting,
-and ``--variants pixelcnn`` alone trains no full run.
+and ``--variants pixelcnn`` alone trains no full run. ``--set KEY=VALUE`` overrides the config of every
+variant (e.g. ``--variants pixelcnn --set vision.aux_weight=100``).
 """
 
 from __future__ import annotations
@@ -121,12 +122,13 @@ def main() -> None:
     parser.add_argument("--pixelcnn-frames", type=int, default=10_000, help="frames per V epoch for pixelcnn")
     parser.add_argument("--frames", type=Path, help="use these frame shards (rlgen collect) instead of collecting")
     parser.add_argument("--folder", type=Path, help="keep the runs here (rerunning resumes them); default: a temp dir")
+    parser.add_argument("--set", action="append", default=[], help="config override for every variant")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     controller = [f"controller.generations={args.generations}", f"controller.population={args.population}",
                   f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps or 'null'}",
                   "controller.negative_stop=50", "controller.eval_every=5", "controller.eval_episodes=4"]  # fmt: skip
-    common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller]
+    common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller, *args.set]
     results: dict[str, dict] = {"budget": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     variants = args.variants.split(",")
     with tempfile.TemporaryDirectory() as tmp:
