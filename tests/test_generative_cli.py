@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
-from conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli, write_fake_mnist
 
 
 def test_train_resume_evaluate_sample(tmp_path):
@@ -39,4 +39,20 @@ def test_generative_user_errors(tmp_path):
         run_cli("train", str(CONFIGS / "glow_digits.yaml"), "--set", "model.n_levels=4", cwd=tmp_path), "divisible"
     )
     assert_user_error(run_cli("train", config, "--set", "modle.latent_dim=8", cwd=tmp_path), "modle")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_or_corrupt_dataset_files_leave_no_run_directory(tmp_path):
+    """The files are checked before the run directory is made, so the corrected retry is not blocked."""
+    config = str(CONFIGS / "vae_digits.yaml")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for dataset, needle in (("mnist", "train-images-idx3-ubyte[.gz] not found"), ("cifar10", "data_batch_1 not found")):
+        args = ("train", config, "--debug", "--set", f"data.dataset={dataset}", "--set", f"data.path={empty}")
+        assert_user_error(run_cli(*args, cwd=tmp_path), needle)
+    mnist = write_fake_mnist(tmp_path / "mnist")
+    labels = mnist / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-5])
+    args = ("train", config, "--debug", "--set", "data.dataset=mnist", "--set", f"data.path={mnist}")
+    assert_user_error(run_cli(*args, cwd=tmp_path), "t10k-labels-idx1-ubyte is truncated")
     assert not (tmp_path / "runs").exists()

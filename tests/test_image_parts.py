@@ -217,3 +217,20 @@ def test_weight_norm_with_a_frozen_scale_keeps_its_initial_scale():
     restored.load_state_dict(frozen.state_dict())
     assert torch.equal(restored.g, initial_g)
     assert "g" in dict(WNLinear(8, 5).named_parameters())
+
+
+@pytest.mark.parametrize("side,channels", [(8, 1), (28, 1), (32, 3), (64, 3)])
+def test_conv_stacks_map_each_image_size_to_features_and_back(side, channels):
+    from rlgen.models.conv_stacks import ConvDecoder, ConvEncoder
+
+    encoder, decoder = ConvEncoder((channels, side, side), 16), ConvDecoder(16, (channels, side, side), 5)
+    features = encoder(torch.zeros(2, channels, side, side))
+    assert features.shape == (2, 16) and decoder(features).shape == (2, 5, side, side)
+    if side == 64:  # the World Models VAE (Ha & Schmidhuber 2018, Appendix A.1): 4 convs, kernel 4, stride 2
+        convs = [m for m in encoder.convs if isinstance(m, torch.nn.Conv2d)]
+        assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+            (n, (4, 4), (2, 2)) for n in (32, 64, 128, 256)
+        ]
+        assert encoder.fc.in_features == 2 * 2 * 256
+    with pytest.raises(ValueError, match="square 8, 28, 32 and 64"):
+        ConvEncoder((channels, side + 1, side + 1), 16)

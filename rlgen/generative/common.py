@@ -11,10 +11,11 @@ SEED_KEY = "train.seed"
 
 
 def validate_data(config) -> None:
-    """Dataset problems found before a run directory is made (a missing folder, no path given)."""
+    """Dataset problems found before a run directory is made (no path given, a missing folder, missing or
+    corrupt files), so that a failed start leaves nothing behind that would block the corrected retry."""
     from pathlib import Path
 
-    from rlgen.data.images import CIFAR_URL, MNIST_URL
+    from rlgen.data.images import CIFAR_URL, MNIST_URL, load_image_set
     from rlgen.errors import ConfigError, RlgenError
 
     data = config.data
@@ -35,6 +36,11 @@ def validate_data(config) -> None:
         raise ConfigError(f"data.path is required for {data.dataset} (a folder with the files from {where})")
     if not Path(data.path).is_dir():
         raise ConfigError(f"data.path {data.path} is not a folder; put the {data.dataset} files there (from {where})")
+    try:  # reads every file once (MNIST in ~0.1 s, CIFAR-10 in ~1 s)
+        for split in ("train", "test"):
+            load_image_set(data.dataset, split, data.path)
+    except RlgenError as err:
+        raise ConfigError(str(err)) from None
 
 
 def reject_validation_split(config) -> None:
