@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,21 @@ def progress_bar(total: int, desc: str, unit: str, *, initial: int = 0, enabled:
     from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, unit=unit, desc=desc)
+
+
+class Heartbeat:
+    """Says when ``interval`` seconds have passed since it last did (or since it was made): a loop whose
+    rows come rarely (a long epoch) reports its progress in between."""
+
+    def __init__(self, interval: float = 60.0):
+        self.interval, self.last = interval, time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return False
+        self.last = now
+        return True
 
 
 def append_csv_row(path: Path, row: dict[str, Any], columns: tuple[str, ...]) -> None:

@@ -56,3 +56,18 @@ def test_missing_or_corrupt_dataset_files_leave_no_run_directory(tmp_path):
     args = ("train", config, "--debug", "--set", "data.dataset=mnist", "--set", f"data.path={mnist}")
     assert_user_error(run_cli(*args, cwd=tmp_path), "t10k-labels-idx1-ubyte is truncated")
     assert not (tmp_path / "runs").exists()
+
+
+def test_long_epochs_report_progress_between_rows(tmp_path, monkeypatch, capsys):
+    """Without a terminal, an epoch longer than the heartbeat prints its progress so far (here: every step)."""
+    from rlgen.generative import trainer
+    from rlgen.kinds import kind_module, load_run_config
+    from rlgen.progress import Heartbeat
+    from rlgen.runs import RunDir
+
+    monkeypatch.setattr(trainer, "Heartbeat", lambda: Heartbeat(interval=0.0))
+    overrides = ["train.epochs=1", "data.limit=120", "train.batch_size=50"]
+    config = load_run_config(CONFIGS / "vae_digits.yaml", overrides=overrides, debug=True)
+    kind_module("vae").train(config, RunDir.create(output_dir=tmp_path, name="v", seed=0, run_dir=tmp_path / "v"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "images/s" in line]
+    assert [line.split(",")[0] for line in lines] == [f"epoch 1: {n}/120 images" for n in (50, 100, 120)]

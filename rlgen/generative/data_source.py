@@ -1,6 +1,7 @@
 """Where a generative run's images come from: an in-memory image set (digits, MNIST, CIFAR-10) or frame
-shards streamed from disk (``data.dataset: frames``). Both give the trainer the same four things: the image
-shape and levels, shuffled training batches per epoch, test batches, and the first few test images; with
+shards streamed from disk (``data.dataset: frames``). Both give the trainer the same five things: the image
+shape and levels, the number of training images, shuffled training batches per epoch, test batches, and the
+first few test images; with
 ``data.validation`` > 0 also validation batches, from a part of the training set held out the same way for
 every seed."""
 
@@ -57,6 +58,10 @@ class InMemoryImages:
     def levels(self) -> int:
         return self.train.levels
 
+    @property
+    def train_count(self) -> int:
+        return len(self.train)
+
     def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
         # index the stored (uint8) arrays per batch: an int64 copy of the whole set each epoch costs 8x its memory
         order = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(seed)).numpy()
@@ -97,6 +102,11 @@ class StreamedFrames:
     @property
     def levels(self) -> int:
         return self.shards.levels
+
+    @property
+    def train_count(self) -> int:
+        count = self.shards.frames_in(self._train_and_validation[0])
+        return min(count, self.limit) if self.limit else count
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
         seen = 0

@@ -33,7 +33,7 @@ from rlgen.generative.common import reject_validation_split
 from rlgen.generative.data_source import Batch, DataSource, load_data_source
 from rlgen.generative.model_selection import MODEL_FILE, BestWeights, load_weights
 from rlgen.plots import plot_columns, save_image_grid
-from rlgen.progress import append_csv_row, progress_bar
+from rlgen.progress import Heartbeat, append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
 from rlgen.stop import StopRequest
 
@@ -161,7 +161,7 @@ class GenerativeTrainer:
 
     def train(self) -> None:
         self.restore()
-        bar = self._progress_bar()
+        bar, heartbeat = self._progress_bar(), Heartbeat()
         with StopRequest() as stop:
             while self.epoch < self.cfg.epochs:
                 started, totals, count = time.perf_counter(), {}, 0
@@ -170,6 +170,8 @@ class GenerativeTrainer:
                     for key, value in self._train_step(x, y).items():
                         totals[key] = totals.get(key, 0.0) + value * len(x)
                     count += len(x)
+                    if heartbeat.due():
+                        self._report_within_epoch(bar, totals, count, time.perf_counter() - started)
                     if stop.signum is not None:
                         self.checkpoint()
                         raise TrainingInterrupted(
@@ -220,6 +222,15 @@ class GenerativeTrainer:
             bar.update(1)
         elif evaluated:
             print(f"epoch {row['epoch']}: {text}", flush=True)
+
+    def _report_within_epoch(self, bar, totals: dict[str, float], count: int, seconds: float) -> None:  # noqa: ANN001
+        """A long epoch's progress so far (every minute): images seen, running means, images per second."""
+        text = ", ".join(f"{key} {value / count:.3f}" for key, value in totals.items())
+        line = f"{count}/{self.data.train_count} images, {text} ({count / seconds:.1f} images/s)"
+        if bar is not None:
+            bar.set_postfix_str(line)
+        else:
+            print(f"epoch {self.epoch + 1}: {line}", flush=True)
 
     def finish(self) -> None:
         selection = self._keep_best()
