@@ -95,7 +95,7 @@ def test_vision_likelihood_auto_is_the_papers_l2_for_the_conv_decoder():
     pixelcnn = load_run_config(CONFIGS / "world_model_carracing_pixelcnn.yaml").vision
     chosen = load_run_config(CONFIGS / "world_model_carracing.yaml", overrides=["vision.likelihood=logistic"])
     assert (vae.head, pixelcnn.head, chosen.vision.head) == ("l2", "logistic", "logistic")
-    assert (vae.auxiliary_weight, pixelcnn.auxiliary_weight) == (0.0, 1.0)  # AGAVE's r(x|z) for pixelcnn
+    assert (vae.auxiliary_weight, pixelcnn.auxiliary_weight) == (0.0, 100.0)  # AGAVE's r(x|z) for pixelcnn
     with pytest.raises(ConfigError, match="'aux_weight' .* encoder: pixelcnn only"):
         load_run_config(CONFIGS / "world_model_carracing.yaml", overrides=["vision.aux_weight=1"])
 
