@@ -352,9 +352,9 @@ def _collect(args: argparse.Namespace, argv: list[str]) -> int:
     from rlgen.sb3.collect import collect_demonstrations
 
     out = args.out
+    env_cfg, zip_path, stats = _policy_files(args)  # a missing --policy is named before anything else
     check_new_demos_path(out)  # before spending time on the episodes
     options = _policy_options(args)
-    env_cfg, zip_path, stats = _policy_files(args)
     demos = collect_demonstrations(
         zip_path, env_cfg, options, stats_path=stats, source=str(args.policy), min_return=args.min_return
     )

@@ -88,16 +88,34 @@ class _RayWorker:
         return task(item)
 
 
+_LOCAL_RAY = {"started": False}
+"""Whether this process started the local Ray it is connected to (and so may restart it larger)."""
+
+
+def connect_ray(workers: int, address: str | None):  # noqa: ANN201 - the ray module
+    """Connect to the cluster at ``address``, or start a local Ray with a CPU for each of ``workers`` actors.
+    A local Ray started earlier with fewer CPUs (a pipeline's collect stage with fewer workers than its
+    controller stage) is restarted: 1-CPU actors beyond its CPUs would never be scheduled, and the ordered
+    map would wait on them forever."""
+    ray = import_ray()
+    if ray.is_initialized():
+        too_small = ray.cluster_resources().get("CPU", 0) < workers
+        if not (too_small and _LOCAL_RAY["started"] and not address):
+            return ray
+        ray.shutdown()
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    _LOCAL_RAY["started"] = not address
+    return ray
+
+
 class RayExecutor:
     """``workers`` Ray actors, each set up once; ``address`` None starts (or reuses) a local Ray."""
 
     def __init__(self, setup: Setup, arg: Any, task: Task, workers: int, address: str | None = None):
-        ray = import_ray()
-        if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        ray = connect_ray(workers, address)
         actor = ray.remote(num_cpus=1)(_RayWorker)
         self.task = task
         self.actors = [actor.remote(setup, arg) for _ in range(workers)]

@@ -101,6 +101,7 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
         return
     if raw["kind"] == "world_model":
         assert (tmp_path / "run" / "controller" / "controller_mean.npy").is_file()
+        assert (tmp_path / "run" / "vision" / "reconstructions.png").is_file()  # PixelCNN V: through r(x|z)
     else:
         assert (tmp_path / "run" / "policy.zip").is_file()
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "1"]) == 0

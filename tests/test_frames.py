@@ -86,6 +86,8 @@ def test_collect_user_errors(tmp_path):
     assert_user_error(run_cli(*base, str(tmp_path / "c"), "--policy", "random"), "needs --env")
     frames_with_threshold = ("--policy", "random", "--env", "CartPole-v1", "--min-return", "5")
     assert_user_error(run_cli(*base, str(tmp_path / "d"), *frames_with_threshold), "--min-return")
+    missing = str(tmp_path / "no_such_run")
+    assert_user_error(run_cli(*base, str(tmp_path / "e"), "--policy", missing, "--env", "CarRacing-v3"), "no policy at")
     assert not any(tmp_path.iterdir())  # nothing half-written left behind
 
 

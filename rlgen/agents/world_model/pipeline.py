@@ -79,7 +79,7 @@ def _dream_gif(config: Config, run: RunDir, path, parts=None) -> None:  # noqa: 
     from rlgen.agents.world_model.dream import dream_of_run
 
     if config.vision.encoder == "pixelcnn" and not config.vision.auxiliary_weight:
-        return  # sampling the PixelCNN takes seconds per frame; see vision/reconstructions.png instead
+        return  # without r(x|z), decoding means sampling the PixelCNN: seconds per frame
     parts = parts or load_parts(config, run)
     dream = dream_of_run(config, run, parts, DREAM_FRAMES)
     frames = parts.vision.decode_typical(dream.latents(config.env.seed, DREAM_FRAMES)).numpy().astype(np.uint8)
