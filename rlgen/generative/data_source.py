@@ -1,9 +1,8 @@
 """Where a generative run's images come from: an in-memory image set (digits, MNIST, CIFAR-10) or frame
 shards streamed from disk (``data.dataset: frames``). Both give the trainer the same five things: the image
 shape and levels, the number of training images, shuffled training batches per epoch, test batches, and the
-first few test images; with
-``data.validation`` > 0 also validation batches, from a part of the training set held out the same way for
-every seed."""
+first few test images; with ``data.validation`` > 0 also validation batches, from a part of the training set
+held out the same way for every seed."""
 
 from __future__ import annotations
 
