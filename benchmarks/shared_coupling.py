@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--memory-probe", choices=("true", "false"), help=argparse.SUPPRESS)
     parser.add_argument("--set", action="append", default=[], help="config override for both, e.g. model.steps=16")
     parser.add_argument("--shared-set", action="append", default=[],
-                        help="override for the shared model only, e.g. model.steps=8 (an iso-quality comparison)")  # fmt: skip
+                        help="override for the shared model only, e.g. model.steps=8 (iso-quality)")  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     OVERRIDES.extend(args.set)
