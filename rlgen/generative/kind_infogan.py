@@ -100,9 +100,12 @@ def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN
     return metrics
 
 
-def extra_images(model, test_images, run, levels: int) -> None:  # noqa: ANN001
-    """Traversal grids of the codes (fixed noise per column)."""
+def extra_images(model, test_images, run, levels: int, samples: int) -> None:  # noqa: ANN001
+    """Traversal grids of the codes (fixed noise per column); none when ``samples`` is 0."""
     import torch
+
+    if not samples:
+        return
 
     from rlgen.models.likelihoods import from_unit
     from rlgen.plots import save_image_grid

@@ -40,11 +40,7 @@ def train_vision(config: Config, run: RunDir, frames: Path) -> None:
     from rlgen.generative.trainer import GenerativeTrainer
 
     (run / VISION_DIR).mkdir(exist_ok=True)
-    trainer = GenerativeTrainer(vae_config(config, frames), RunDir(run / VISION_DIR), kind_vae)
-    trainer.train()
-    if config.vision.encoder == "pixelcnn" and config.vision.auxiliary_weight:  # samples are off (too slow), but
-        # reconstructions through r(x|z) are cheap and show what z carries
-        kind_vae.extra_images(trainer.model, trainer.data.test_head(32)[0], trainer.run, trainer.data.levels)
+    GenerativeTrainer(vae_config(config, frames), RunDir(run / VISION_DIR), kind_vae).train()
 
 
 def load_vision(config: Config, run: RunDir, frame_shape: tuple[int, int, int]) -> torch.nn.Module:
