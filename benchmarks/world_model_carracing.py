@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=40, help="brownian episodes collected")
     parser.add_argument("--vision-epochs", type=int, default=3)
     parser.add_argument("--memory-epochs", type=int, default=20)
+    parser.add_argument("--memory-min-updates", type=int, default=1000, help="M's optimiser steps at least (0: off)")
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--rollouts", type=int, default=2, help="rollouts (tracks) per candidate")
@@ -128,7 +129,8 @@ def main() -> None:
     controller = [f"controller.generations={args.generations}", f"controller.population={args.population}",
                   f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps or 'null'}",
                   "controller.negative_stop=50", "controller.eval_every=5", "controller.eval_episodes=4"]  # fmt: skip
-    common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}", *controller, *args.set]
+    common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}",
+              f"memory.min_updates={args.memory_min_updates}", *controller, *args.set]
     results: dict[str, dict] = {"budget": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     variants = args.variants.split(",")
     with tempfile.TemporaryDirectory() as tmp:

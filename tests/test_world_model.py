@@ -18,6 +18,8 @@ import torch
 from conftest import CONFIGS, assert_user_error, run_cli
 
 from rlgen.agents.world_model.evolution import EvolutionTrainer
+from rlgen.agents.world_model.memory import MemoryTrainer
+from rlgen.agents.world_model.series import LatentSeries
 from rlgen.agents.world_model.workers import close_worker, play_task, setup_worker
 from rlgen.cli import main
 from rlgen.data.frame_shards import write_episode, write_manifest
@@ -138,6 +140,29 @@ def test_cma_es_improves_and_resume_replays_to_the_same_state(tmp_path):
     assert np.allclose(resumed.es.mean, trainer.es.mean) and resumed.best_fitness == trainer.best_fitness
     assert np.allclose(resumed._cma("ask"), trainer._cma("ask"))
     assert trainer.seeds(3) == resumed.seeds(3) and len(set(trainer.seeds(3)) & set(trainer.seeds(4))) == 0
+
+
+def _tiny_series(episodes: int, steps: int, dim: int = 3) -> LatentSeries:
+    rng = np.random.default_rng(0)
+    frames = episodes * (steps + 1)
+    return LatentSeries(mu=rng.normal(size=(frames, dim)).astype(np.float32),
+                        log_std=np.full((frames, dim), -1.0, np.float32),
+                        actions=rng.uniform(-1, 1, (episodes * steps, 3)).astype(np.float32),
+                        rewards=np.zeros(episodes * steps, np.float32), terminated=np.zeros(episodes * steps, bool),
+                        frame_start=np.arange(episodes + 1) * (steps + 1), step_start=np.arange(episodes + 1) * steps,
+                        test=np.arange(episodes) == episodes - 1)  # fmt: skip
+
+
+def test_memory_min_updates_adds_epochs_on_small_data(tmp_path):
+    series = _tiny_series(episodes=3, steps=20)  # 2 training episodes: 40 steps = 5 windows of 8 = 2 updates
+    for min_updates, epochs, updates in ((0, 2, 4), (7, 4, 8)):
+        config = load_run_config(CARRACING, debug=True, overrides=[f"memory.min_updates={min_updates}"])
+        (tmp_path / str(min_updates)).mkdir()
+        trainer = MemoryTrainer(config, RunDir(tmp_path / str(min_updates)), series)
+        trainer.train()
+        rows = list(csv.DictReader((tmp_path / str(min_updates) / "memory" / "progress.csv").open()))
+        assert len(rows) == trainer.epoch == epochs
+        assert all(int(state["step"]) == updates for state in trainer.optimizer.state.values())
 
 
 @pytest.fixture(scope="module")

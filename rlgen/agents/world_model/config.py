@@ -114,7 +114,13 @@ class MemorySection:
     batch_size: int = 100
     """Sequences per step (the paper's code: 100)."""
     epochs: int = 20
-    """Passes over the transitions."""
+    """Passes over the transitions (the paper: 20, on 10,000 episodes)."""
+    min_updates: int = 1000
+    """Train at least this many optimiser steps, adding epochs when ``epochs`` gives fewer (0: off). On small
+    data an epoch is a few steps (24 episodes: 3), and 20 epochs leave M untrained: a done head that fires at
+    the first step of every dream. The released code trains a fixed 4,000 steps whatever the data size
+    (hardmaru/WorldModelsExperiments, carracing/rnn_train.py, ``num_steps``); 1,000 steps of 100-step windows
+    take ~4 min on a laptop CPU."""
     learning_rate: float = 1e-3
     """Adam's step size (the paper's code: 1e-3)."""
     grad_clip: float = 1.0
@@ -128,6 +134,8 @@ class MemorySection:
         for name in ("hidden", "mixtures", "seq_len", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"'{name}' must be >= 1, got {getattr(self, name)}")
+        if self.min_updates < 0:
+            raise ValueError(f"'min_updates' must be >= 0 (0: off), got {self.min_updates}")
         if self.sigma_floor <= 0 or self.learning_rate <= 0 or self.grad_clip < 0:
             raise ValueError("'sigma_floor' and 'learning_rate' must be > 0, 'grad_clip' >= 0")
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rlgen.agents.world_model.config import Config
-from rlgen.agents.world_model.series import LatentSeries, batch, encode_series, windows
+from rlgen.agents.world_model.series import LatentSeries, batch, encode_series, window_count, windows
 from rlgen.data.frame_shards import FrameShards
 from rlgen.envs.action_codec import ActionCodec
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
@@ -122,11 +122,22 @@ class MemoryTrainer:
             raise RlgenError(f"cannot resume M from {found.path}: {str(err).splitlines()[0]}") from None
         print(f"M: resuming at epoch {self.epoch}")
 
+    def epochs_to_train(self) -> int:
+        """``memory.epochs``, raised until they make ``memory.min_updates`` optimiser steps on this data."""
+        windows_per_epoch = window_count(self.series, self.series.split("train"), self.cfg.seq_len)
+        steps_per_epoch = -(-windows_per_epoch // self.cfg.batch_size)
+        needed = -(-self.cfg.min_updates // steps_per_epoch)
+        if needed > self.cfg.epochs:
+            print(f"M: {self.cfg.epochs} epochs are {self.cfg.epochs * steps_per_epoch} updates on this data; "
+                  f"training {needed} epochs to reach memory.min_updates={self.cfg.min_updates}")  # fmt: skip
+        return max(self.cfg.epochs, needed)
+
     def train(self) -> None:
         self.restore()
-        bar = progress_bar(self.cfg.epochs, "M (MDN-RNN)", "epoch", initial=self.epoch)
+        epochs = self.epochs_to_train()
+        bar = progress_bar(epochs, "M (MDN-RNN)", "epoch", initial=self.epoch)
         with StopRequest() as stop:
-            while self.epoch < self.cfg.epochs:
+            while self.epoch < epochs:
                 started = time.perf_counter()
                 row = self._train_epoch(stop)
                 self.epoch += 1

@@ -78,11 +78,16 @@ def encode_series(shards: FrameShards, vision: torch.nn.Module, codec: ActionCod
                         test=np.asarray([i in test for i in range(len(step_start) - 1)]))  # fmt: skip
 
 
+def window_count(series: LatentSeries, episodes: list[int], seq_len: int) -> int:
+    """Windows in one epoch over these episodes: their steps divided by ``seq_len``, at least 1."""
+    return max(1, sum(series.steps(i) for i in episodes) // seq_len)
+
+
 def windows(series: LatentSeries, episodes: list[int], seq_len: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     """(episode, first step) of the windows of one epoch: about steps / seq_len windows, each in a random
     episode (weighted by its length) at a random offset."""
     lengths = np.array([series.steps(i) for i in episodes], dtype=np.float64)
-    count = max(1, int(lengths.sum() // seq_len))
+    count = window_count(series, episodes, seq_len)
     chosen = rng.choice(len(episodes), size=count, p=lengths / lengths.sum())
     return [
         (episodes[i], int(rng.integers(0, max(1, series.steps(episodes[i]) - seq_len + 1)))) for i in chosen
