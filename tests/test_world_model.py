@@ -18,7 +18,7 @@ import torch
 from conftest import CONFIGS, assert_user_error, run_cli
 
 from rlgen.agents.world_model.evolution import EvolutionTrainer
-from rlgen.agents.world_model.memory import MemoryTrainer
+from rlgen.agents.world_model.memory import MemoryTrainer, held_out_fit
 from rlgen.agents.world_model.series import LatentSeries
 from rlgen.agents.world_model.workers import close_worker, play_task, setup_worker
 from rlgen.cli import main
@@ -28,7 +28,7 @@ from rlgen.envs.wrappers import NegativeRunStop
 from rlgen.errors import ConfigError
 from rlgen.kinds import load_run_config
 from rlgen.models.controller import Controller
-from rlgen.models.mdn_rnn import MDNRNN, mixture_log_prob, sample_mixture
+from rlgen.models.mdn_rnn import MDNRNN, MDNOutput, mixture_log_prob, sample_mixture
 from rlgen.parallel import make_executor
 from rlgen.runs import RunDir
 
@@ -165,6 +165,31 @@ def test_memory_min_updates_adds_epochs_on_small_data(tmp_path):
         assert all(int(state["step"]) == updates for state in trainer.optimizer.state.values())
 
 
+class _ExpectedReward(torch.nn.Module):
+    """One N(0, 1) component per dimension and a reward head that outputs the expected reward."""
+
+    def __init__(self, expected: np.ndarray):
+        super().__init__()
+        self.expected = torch.from_numpy(expected)[None]
+
+    def forward(self, z, actions):
+        ones = torch.ones(*z.shape, 1)
+        return MDNOutput(ones * 0, ones * 0, ones, self.expected, None), None, None
+
+
+def test_held_out_fit_scores_m_on_the_test_episodes():
+    series = _tiny_series(episodes=1, steps=1000)
+    rng = np.random.default_rng(1)
+    spike_rate = np.repeat(rng.choice([0.0, 0.1, 0.4], size=20), 50)  # standing, slow, fast: a tile every 1/p steps
+    series.rewards[:] = np.where(rng.random(1000) < spike_rate, 3.0, -0.1)  # CarRacing-like spikes
+    series.test[:] = True
+    fit = held_out_fit(_ExpectedReward((spike_rate * 3.1 - 0.1).astype(np.float32)), series, window=50)
+    nll = np.mean(0.5 * series.mu[1:] ** 2 + 0.5 * math.log(2 * math.pi))
+    assert fit["test_z_nll_at_posterior_means"] == pytest.approx(float(nll), rel=1e-5)
+    # the best possible head: the spikes' timing is noise per step, but the window sums follow the expectation
+    assert fit["reward_r2_per_step"] < 0.4 and fit["reward_r_50_step_sums"] > 0.9
+
+
 @pytest.fixture(scope="module")
 def debug_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("wm") / "run"
@@ -203,6 +228,7 @@ def test_debug_run_writes_every_stage(debug_run):
         assert (debug_run / name).is_file(), name
     assert json.loads((debug_run / "stages.json").read_text()) == ["collect", "vision", "memory", "controller"]
     assert "active_units" in json.loads((debug_run / "vision" / "metrics.json").read_text())
+    assert json.loads((debug_run / "memory" / "metrics.json").read_text())["test_z_nll_at_posterior_means"] > -10
 
 
 def _generations(run, controller: str = "controller") -> list[int]:

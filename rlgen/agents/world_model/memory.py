@@ -15,7 +15,7 @@ from rlgen.agents.world_model.series import LatentSeries, batch, encode_series, 
 from rlgen.data.frame_shards import FrameShards
 from rlgen.envs.action_codec import ActionCodec
 from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
-from rlgen.models.mdn_rnn import MDNRNN
+from rlgen.models.mdn_rnn import MDNRNN, mixture_log_prob
 from rlgen.plots import plot_columns
 from rlgen.progress import append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save
@@ -54,6 +54,33 @@ def latent_series(run: RunDir, shards: FrameShards, vision: torch.nn.Module, cod
             bar.close()
         series.save(path)
     return LatentSeries.load(path)
+
+
+@torch.no_grad()
+def held_out_fit(model: MDNRNN, series: LatentSeries, window: int = 50) -> dict[str, float]:
+    """M on the test episodes, teacher-forced on V's posterior means: z NLL per dimension and, with a reward
+    head, how well it predicts the reward, per step (R^2) and summed over ``window``-step windows (Pearson r).
+    CarRacing's per-step reward is a spike when a tile is first touched, whose timing no model can know, so
+    a good head has a low per-step R^2; the window sums are what a dream's return adds up."""
+    nll, count, predicted, real = 0.0, 0, [], []
+    for episode in series.split("test") or series.split("train"):
+        steps, f0, s0 = series.steps(episode), series.frame_start[episode], series.step_start[episode]
+        z = torch.from_numpy(series.mu[f0 : f0 + steps + 1])[None]
+        out = model(z[:, :-1], torch.from_numpy(series.actions[s0 : s0 + steps])[None])[0]
+        nll -= float(mixture_log_prob(out.logits, out.mu, out.sigma, z[:, 1:]).sum())
+        count += steps * z.shape[-1]
+        if out.reward is not None:
+            predicted.append(out.reward[0].numpy())
+            real.append(series.rewards[s0 : s0 + steps])
+    metrics = {"test_z_nll_at_posterior_means": nll / count}
+    if predicted:
+        p, r = np.concatenate(predicted), np.concatenate(real)
+        metrics["reward_r2_per_step"] = float(1 - np.mean((p - r) ** 2) / max(np.var(r), 1e-12))
+        sums = [(a[i : i + window].sum(), b[i : i + window].sum()) for a, b in zip(predicted, real, strict=True)
+                for i in range(0, len(a) - window + 1, window)]  # fmt: skip
+        if len(sums) > 2:
+            metrics[f"reward_r_{window}_step_sums"] = float(np.corrcoef(np.array(sums).T)[0, 1])
+    return metrics
 
 
 class MemoryTrainer:
@@ -153,6 +180,9 @@ class MemoryTrainer:
         if bar is not None:
             bar.close()
         atomic_save(self.folder / WEIGHTS_FILE, lambda p: torch.save(self.model.state_dict(), p))
+        metrics = held_out_fit(self.model.eval(), self.series)
+        (self.folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        print("M on the test episodes: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
         plot_columns(self.folder / "progress.csv", "epoch", ["z_nll", "test_z_nll"],
                      self.folder.plots / "memory_loss.png", ylabel="NLL of z' per dimension (nats)",
                      title="M (MDN-RNN)")  # fmt: skip
