@@ -4,6 +4,7 @@ streams every frame exactly once, and the generative kinds train on them; bad in
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -46,6 +47,18 @@ def test_shards_layout_and_stream(pendulum_frames):
     assert len(streamed) == shards.frames_in(train) == len(stored)
     assert sorted(map(bytes, streamed)) == sorted(map(bytes, stored))  # each frame exactly once, shuffled
     assert not np.array_equal(streamed, stored)
+
+
+def test_several_folders_read_as_one_collection(pendulum_frames, tmp_path):
+    _collect(tmp_path / "more", episodes=3, steps=7)
+    joined = FrameShards.open(f"{pendulum_frames}{os.pathsep}{tmp_path / 'more'}")
+    assert joined.manifest["episodes"] == 15 and joined.manifest["steps"] == [12] * 12 + [7] * 3
+    assert joined.split("test") == [9] and joined.frames_in([12, 13, 14]) == 24
+    second = FrameShards.open(tmp_path / "more").load_episode(1)["frames"]
+    assert np.array_equal(joined.load_episode(13)["frames"], second)
+    _collect(tmp_path / "other_env", episodes=2, env="MountainCarContinuous-v0")
+    with pytest.raises(RlgenError, match="env_id"):
+        FrameShards.open(f"{pendulum_frames}{os.pathsep}{tmp_path / 'other_env'}")
 
 
 def test_parallel_collection_matches_serial(tmp_path):

@@ -7,6 +7,10 @@ Layout of a shard folder::
     DIR/episode_000000.npz     frames (T+1, C, H, W) uint8 (the last one is the final observation),
                                actions (T, ...), rewards (T,) float32, terminated (T,), truncated (T,) bool
 
+Several folders (``A:B``, joined with ``os.pathsep`` as in ``PATH``) are read as one collection: their
+episodes in order, renumbered, so that every 10th is still the test split. They must hold frames of the
+same env and shape.
+
 Each episode is one compressed ``.npz`` (no pickle), written atomically by the worker that played it; the
 manifest is written last, so a folder without one is an unfinished collection. Episodes whose index is
 ``TEST_EVERY - 1`` modulo ``TEST_EVERY`` are the test split (every 10th), the rest the training split.
@@ -15,6 +19,7 @@ manifest is written last, so a folder without one is an unfinished collection. E
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,13 +68,20 @@ def write_manifest(folder: Path, meta: dict[str, Any], steps: list[int]) -> dict
 
 @dataclass(frozen=True)
 class FrameShards:
-    """A collected shard folder: its manifest, read eagerly, and its episodes, read one at a time."""
+    """A collected shard folder (or several, as one): the manifest, read eagerly, and the episodes, read one
+    at a time."""
 
     folder: Path
     manifest: dict[str, Any]
+    files: tuple[Path, ...] = ()
+    """Episode files in order (empty: ``folder``'s own, by index)."""
 
     @classmethod
     def open(cls, path: str | Path) -> FrameShards:
+        """One folder, or several joined with ``os.pathsep``."""
+        parts = [p for p in str(path).split(os.pathsep) if p]
+        if len(parts) > 1:
+            return cls.union([cls.open(p) for p in parts])
         folder = Path(path)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
@@ -87,6 +99,25 @@ class FrameShards:
         if missing:
             raise RlgenError(f"{folder} lacks {len(missing)} episode files (first: {missing[0]}); collect again")
         return cls(folder, manifest)
+
+    @classmethod
+    def union(cls, collections: list[FrameShards]) -> FrameShards:
+        """The episodes of several collections, in order; the first one's manifest describes the frames."""
+        first = collections[0].manifest
+        for other in collections[1:]:
+            for key in ("env_id", "frame_shape"):
+                theirs, ours = other.manifest.get(key), first.get(key)
+                if theirs != ours:
+                    raise RlgenError(f"{other.folder} holds frames with {key} {theirs!r}, but {collections[0].folder} "
+                                     f"has {ours!r}; join only collections of one env and frame shape")  # fmt: skip
+        steps = [n for c in collections for n in c.manifest["steps"]]
+        manifest = {**first, "episodes": len(steps), "steps": steps, "frames": sum(steps) + len(steps),
+                    "sources": [str(c.folder) for c in collections]}  # fmt: skip
+        files = tuple(c.episode_path(i) for c in collections for i in range(c.manifest["episodes"]))
+        return cls(collections[0].folder, manifest, files)
+
+    def episode_path(self, index: int) -> Path:
+        return self.files[index] if self.files else self.folder / episode_file(index)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -109,7 +140,7 @@ class FrameShards:
 
     def load_episode(self, index: int) -> dict[str, np.ndarray]:
         """One episode's arrays, checked (a truncated or tampered file gives a one-line error)."""
-        path = self.folder / episode_file(index)
+        path = self.episode_path(index)
         try:
             with np.load(path, allow_pickle=False) as data:
                 episode = {key: data[key] for key in EPISODE_ARRAYS}

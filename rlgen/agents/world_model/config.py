@@ -20,7 +20,9 @@ class CollectSection:
     policy: str = "brownian"
     """random, brownian (a smooth random walk; reaches further along the track), or an SB3 zip / rl run dir."""
     path: str = ""
-    """Use frames already collected with ``rlgen collect --frames`` from this folder instead of collecting."""
+    """Use frames already collected with ``rlgen collect --frames`` from this folder instead of collecting;
+    several folders joined with ``:`` (``os.pathsep``) are used as one collection, e.g. random frames plus
+    frames played by a trained controller (the paper's iterative training, Section 5)."""
     size: int = 64
     """Frame height and width (the paper: 64)."""
     max_steps: int | None = None
