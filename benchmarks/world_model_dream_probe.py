@@ -98,7 +98,7 @@ def main() -> None:
                           for seed in range(args.seeds)]  # fmt: skip
                 rows[name].append(float(np.mean(dreams)))
     real = {name: [real_return(config.env.id, action, 100_000 + i, args.horizon) for i in range(args.real_tracks)]
-            for name, action in FIXED_ACTIONS.items()}  # fmt: skip
+            for name, action in FIXED_ACTIONS.items() if args.real_tracks > 0}  # fmt: skip
     stats = lambda v: {"mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v)}  # noqa: E731
     result = {"run": str(run.path), "tau": tau, "horizon": args.horizon, "fit": held_out_fit(parts.memory, series),
               "dream": {name: stats(v) for name, v in rows.items()},
