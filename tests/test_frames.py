@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -56,6 +57,9 @@ def test_several_folders_read_as_one_collection(pendulum_frames, tmp_path):
     assert joined.split("test") == [9] and joined.frames_in([12, 13, 14]) == 24
     second = FrameShards.open(tmp_path / "more").load_episode(1)["frames"]
     assert np.array_equal(joined.load_episode(13)["frames"], second)
+    named = shutil.copytree(tmp_path / "more", tmp_path / f"run{os.pathsep}2")  # a separator in a folder's name
+    assert FrameShards.open(named).manifest["episodes"] == FrameShards.open(f"{named}").manifest["episodes"] == 3
+    assert FrameShards.open(f"{tmp_path / 'more'}{os.pathsep}").manifest["episodes"] == 3
     _collect(tmp_path / "other_env", episodes=2, env="MountainCarContinuous-v0")
     with pytest.raises(RlgenError, match="env_id"):
         FrameShards.open(f"{pendulum_frames}{os.pathsep}{tmp_path / 'other_env'}")

@@ -166,28 +166,36 @@ def test_memory_min_updates_adds_epochs_on_small_data(tmp_path):
 
 
 class _ExpectedReward(torch.nn.Module):
-    """One N(0, 1) component per dimension and a reward head that outputs the expected reward."""
+    """One N(0, 1) component per dimension and a reward head that outputs the expected reward of each step."""
 
-    def __init__(self, expected: np.ndarray):
+    def __init__(self, expected: np.ndarray, steps: int):
         super().__init__()
-        self.expected = torch.from_numpy(expected)[None]
+        self.expected, self.steps = expected, steps
 
     def forward(self, z, actions):
+        start = int(actions[0, 0, 0]) * self.steps  # the fixture's first action feature is the episode index
         ones = torch.ones(*z.shape, 1)
-        return MDNOutput(ones * 0, ones * 0, ones, self.expected, None), None, None
+        return MDNOutput(ones * 0, ones * 0, ones, torch.from_numpy(self.expected[start : start + self.steps])[None],
+                         None), None, None  # fmt: skip
 
 
 def test_held_out_fit_scores_m_on_the_test_episodes():
-    series = _tiny_series(episodes=1, steps=1000)
+    series = _tiny_series(episodes=4, steps=500)
+    series.test[:] = [False, False, True, True]
+    series.actions[:, 0] = np.repeat(np.arange(4), 500)
     rng = np.random.default_rng(1)
-    spike_rate = np.repeat(rng.choice([0.0, 0.1, 0.4], size=20), 50)  # standing, slow, fast: a tile every 1/p steps
-    series.rewards[:] = np.where(rng.random(1000) < spike_rate, 3.0, -0.1)  # CarRacing-like spikes
-    series.test[:] = True
-    fit = held_out_fit(_ExpectedReward((spike_rate * 3.1 - 0.1).astype(np.float32)), series, window=50)
-    nll = np.mean(0.5 * series.mu[1:] ** 2 + 0.5 * math.log(2 * math.pi))
+    spike_rate = np.repeat(rng.choice([0.0, 0.1, 0.4], size=40), 50)  # standing, slow, fast: a tile every 1/p steps
+    series.rewards[:] = np.where(rng.random(2000) < spike_rate, 3.0, -0.1)  # CarRacing-like spikes
+    expected = (spike_rate * 3.1 - 0.1).astype(np.float32)
+    expected[:1000] = 5.0  # a training episode's prediction must not count
+    fit = held_out_fit(_ExpectedReward(expected, 500), series, window=50)
+    z = np.concatenate([series.mu[1003:1503], series.mu[1504:2004]])  # the next latents of test episodes 2 and 3
+    nll = np.mean(0.5 * z**2 + 0.5 * math.log(2 * math.pi))
     assert fit["test_z_nll_at_posterior_means"] == pytest.approx(float(nll), rel=1e-5)
-    # the best possible head: the spikes' timing is noise per step, but the window sums follow the expectation
-    assert fit["reward_r2_per_step"] < 0.4 and fit["reward_r_50_step_sums"] > 0.9
+    # the best possible head: each spike's timing is noise per step, but the window sums follow the expectation
+    assert 0.1 < fit["reward_r2_per_step"] < 0.4 and fit["reward_r_50_step_sums"] > 0.9
+    series.rewards[:] = -0.1  # no variance: the reward figures are left out, not NaN
+    assert set(held_out_fit(_ExpectedReward(expected, 500), series)) == {"test_z_nll_at_posterior_means"}
 
 
 @pytest.fixture(scope="module")

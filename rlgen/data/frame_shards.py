@@ -7,9 +7,9 @@ Layout of a shard folder::
     DIR/episode_000000.npz     frames (T+1, C, H, W) uint8 (the last one is the final observation),
                                actions (T, ...), rewards (T,) float32, terminated (T,), truncated (T,) bool
 
-Several folders (``A:B``, joined with ``os.pathsep`` as in ``PATH``) are read as one collection: their
-episodes in order, renumbered, so that every 10th is still the test split. They must hold frames of the
-same env and shape.
+Several folders (``A:B``, joined with ``os.pathsep`` as in ``PATH``: ``;`` on Windows) are read as one
+collection: their episodes in order, renumbered, so that every 10th is still the test split. They must hold
+frames of the same env, crop and shape.
 
 Each episode is one compressed ``.npz`` (no pickle), written atomically by the worker that played it; the
 manifest is written last, so a folder without one is an unfinished collection. Episodes whose index is
@@ -78,11 +78,11 @@ class FrameShards:
 
     @classmethod
     def open(cls, path: str | Path) -> FrameShards:
-        """One folder, or several joined with ``os.pathsep``."""
+        """One folder, or several joined with ``os.pathsep`` (a folder whose own name holds it is one folder)."""
         parts = [p for p in str(path).split(os.pathsep) if p]
-        if len(parts) > 1:
+        if len(parts) > 1 and not Path(path).is_dir():
             return cls.union([cls.open(p) for p in parts])
-        folder = Path(path)
+        folder = Path(path) if len(parts) != 1 else Path(parts[0])
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             hint = "an unfinished collection (no manifest)" if folder.is_dir() else "not a folder"
@@ -105,11 +105,11 @@ class FrameShards:
         """The episodes of several collections, in order; the first one's manifest describes the frames."""
         first = collections[0].manifest
         for other in collections[1:]:
-            for key in ("env_id", "frame_shape"):
+            for key in ("env_id", "frame_shape", "crop"):
                 theirs, ours = other.manifest.get(key), first.get(key)
                 if theirs != ours:
                     raise RlgenError(f"{other.folder} holds frames with {key} {theirs!r}, but {collections[0].folder} "
-                                     f"has {ours!r}; join only collections of one env and frame shape")  # fmt: skip
+                                     f"has {ours!r}; join only collections of one env, crop and shape")  # fmt: skip
         steps = [n for c in collections for n in c.manifest["steps"]]
         manifest = {**first, "episodes": len(steps), "steps": steps, "frames": sum(steps) + len(steps),
                     "sources": [str(c.folder) for c in collections]}  # fmt: skip

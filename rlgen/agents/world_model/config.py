@@ -21,8 +21,8 @@ class CollectSection:
     """random, brownian (a smooth random walk; reaches further along the track), or an SB3 zip / rl run dir."""
     path: str = ""
     """Use frames already collected with ``rlgen collect --frames`` from this folder instead of collecting;
-    several folders joined with ``:`` (``os.pathsep``) are used as one collection, e.g. random frames plus
-    frames played by a trained controller (the paper's iterative training, Section 5)."""
+    several folders joined with ``:`` (``os.pathsep``; ``;`` on Windows) are used as one collection, e.g.
+    random frames plus frames played by a trained controller (the paper's iterative training, Section 5)."""
     size: int = 64
     """Frame height and width (the paper: 64)."""
     max_steps: int | None = None
@@ -122,7 +122,7 @@ class MemorySection:
     data an epoch is a few steps (24 episodes: 3), and 20 epochs leave M untrained: a done head that fires at
     the first step of every dream. The released code trains a fixed 4,000 steps whatever the data size
     (hardmaru/WorldModelsExperiments, carracing/rnn_train.py, ``num_steps``); 1,000 steps of 100-step windows
-    take ~4 min on a laptop CPU."""
+    take ~3 min on a laptop CPU."""
     learning_rate: float = 1e-3
     """Adam's step size (the paper's code: 1e-3)."""
     grad_clip: float = 1.0

@@ -61,9 +61,10 @@ def held_out_fit(model: MDNRNN, series: LatentSeries, window: int = 50) -> dict[
     """M on the test episodes, teacher-forced on V's posterior means: z NLL per dimension and, with a reward
     head, how well it predicts the reward, per step (R^2) and summed over ``window``-step windows (Pearson r).
     CarRacing's per-step reward is a spike when a tile is first touched, whose timing no model can know, so
-    a good head has a low per-step R^2; the window sums are what a dream's return adds up."""
+    even a perfect head has a low per-step R^2; the window sums are what a dream's return adds up. A figure
+    that is undefined (rewards or window sums without variance) is left out."""
     nll, count, predicted, real = 0.0, 0, [], []
-    for episode in series.split("test") or series.split("train"):
+    for episode in series.split("test"):
         steps, f0, s0 = series.steps(episode), series.frame_start[episode], series.step_start[episode]
         z = torch.from_numpy(series.mu[f0 : f0 + steps + 1])[None]
         out = model(z[:, :-1], torch.from_numpy(series.actions[s0 : s0 + steps])[None])[0]
@@ -75,11 +76,13 @@ def held_out_fit(model: MDNRNN, series: LatentSeries, window: int = 50) -> dict[
     metrics = {"test_z_nll_at_posterior_means": nll / count}
     if predicted:
         p, r = np.concatenate(predicted), np.concatenate(real)
-        metrics["reward_r2_per_step"] = float(1 - np.mean((p - r) ** 2) / max(np.var(r), 1e-12))
-        sums = [(a[i : i + window].sum(), b[i : i + window].sum()) for a, b in zip(predicted, real, strict=True)
-                for i in range(0, len(a) - window + 1, window)]  # fmt: skip
-        if len(sums) > 2:
-            metrics[f"reward_r_{window}_step_sums"] = float(np.corrcoef(np.array(sums).T)[0, 1])
+        if np.ptp(r) > 0:
+            metrics["reward_r2_per_step"] = float(1 - np.mean((p - r) ** 2) / np.var(r))
+        sums = np.array([(a[i : i + window].sum(), b[i : i + window].sum())
+                         for a, b in zip(predicted, real, strict=True)
+                         for i in range(0, len(a) - window + 1, window)]).reshape(-1, 2)  # fmt: skip
+        if len(sums) > 2 and np.all(np.ptp(sums, axis=0) > 0):
+            metrics[f"reward_r_{window}_step_sums"] = float(np.corrcoef(sums.T)[0, 1])
     return metrics
 
 
