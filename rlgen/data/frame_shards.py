@@ -82,7 +82,7 @@ class FrameShards:
         parts = [p for p in str(path).split(os.pathsep) if p]
         if len(parts) > 1 and not Path(path).is_dir():
             return cls.union([cls.open(p) for p in parts])
-        folder = Path(path) if len(parts) != 1 else Path(parts[0])
+        folder = Path(parts[0]) if len(parts) == 1 else Path(path)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             hint = "an unfinished collection (no manifest)" if folder.is_dir() else "not a folder"

@@ -1,6 +1,7 @@
 """Stage 3, M: encode the frames into a latent series once (``RUN/memory/series.npz``), then train the
 MDN-RNN on random windows of it with z re-sampled from (mu, sigma) every batch; checkpoints every epoch
-(resumable), ``progress.csv``, ``plots/memory_loss.png`` and the final ``RUN/memory/mdn_rnn.pt``."""
+(resumable), ``progress.csv``, ``plots/memory_loss.png``, the final ``RUN/memory/mdn_rnn.pt`` and
+``metrics.json`` (M on the test episodes: ``held_out_fit``)."""
 
 from __future__ import annotations
 
