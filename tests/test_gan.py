@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from conftest import CONFIGS
 from torch import nn
 
+from rlgen.errors import ConfigError
 from rlgen.kinds import load_run_config
 from rlgen.models import gan_losses as L
 from rlgen.models.gan import GAN, Discriminator, Generator
@@ -324,3 +325,75 @@ def test_infogan_arch_is_the_papers_mnist_network_and_28x28_only():
     assert abs(float(convs[1].weight.std()) - 0.02) < 0.002 and not convs[1].bias.any()
     with pytest.raises(ValueError, match="28x28"):
         Discriminator((1, 8, 8), arch="infogan")
+
+
+def test_diff_augment_translation_shifts_whole_images_and_cutout_blanks_a_half_size_square():
+    """Zhao et al. 2020: translation moves each image by at most 1/8 of its size, filling with the
+    background; cutout sets one (h/2 x w/2) square to the background; both let gradients through."""
+    from rlgen.models.diff_augment import cutout, diff_augment, translate
+
+    torch.manual_seed(0)
+    x = torch.full((64, 1, 16, 16), -1.0)
+    x[:, :, 6:10, 6:10] = torch.rand(64, 1, 4, 4)  # a blob well inside the frame: nothing is shifted out
+    shifted = translate(x, 0.125, -1.0)
+    for original, moved in zip(x, shifted, strict=True):
+        offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(torch.roll(original, (-dy, -dx), dims=(1, 2)), moved)]  # fmt: skip
+        assert len(offsets) == 1
+    assert len({tuple(m.flatten().tolist()) for m in shifted}) > 10  # offsets differ per image
+    ones = torch.ones(256, 1, 16, 16, requires_grad=True)
+    cut = cutout(ones, 0.5, -1.0)
+    blanked = (cut == -1).flatten(1).sum(1)
+    assert int(blanked.max()) == 64 and int(blanked.min()) >= 4 * 4  # 8x8, or at least its quarter at a corner
+    cut.sum().backward()
+    assert torch.equal(ones.grad, (cut != -1).float())
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        diff_augment(x, ["flip"])
+
+
+def test_diff_augment_reaches_every_discriminator_input(monkeypatch):
+    """With techniques.diff_augment on, D never sees an un-augmented image in either player's update."""
+    from rlgen.data.images import load_image_set
+    from rlgen.generative import gan_learner
+    from rlgen.generative.data_source import InMemoryImages
+    from rlgen.generative.kind_infogan import build_model
+    from rlgen.models.diff_augment import diff_augment
+
+    augmented = []
+
+    def recording(images, policies):  # noqa: ANN001, ANN202
+        augmented.append(diff_augment(images, policies))
+        return augmented[-1]
+
+    monkeypatch.setattr(gan_learner, "diff_augment", recording)
+    config = load_run_config(CONFIGS / "infogan_digits.yaml", overrides=["techniques.diff_augment=[cutout]"])
+    train = load_image_set("digits", "train")
+    model = build_model(config, train.shape, train.levels)
+    learner = gan_learner.GanLearner(model, config, InMemoryImages(train, load_image_set("digits", "test")))
+    seen = []
+    model.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    images, labels = train.tensors()
+    learner.step(images[:32], labels[:32])
+    assert len(seen) == 3  # real and fake for D's step, fake for G's (whose features also feed Q)
+    assert all(any(batch is out for out in augmented) for batch in seen)
+    with pytest.raises(ConfigError, match="diff_augment"):
+        load_run_config(CONFIGS / "infogan_digits.yaml", overrides=["techniques.diff_augment=[flip]"])
+
+
+def test_code_information_is_log_k_for_a_confident_balanced_q_and_lower_when_two_values_share():
+    """Q's estimate of I(c; x) on real images: H(E[Q]) - E[H(Q)]."""
+    import math
+    from types import SimpleNamespace
+
+    from rlgen.models.infogan import InfoGAN
+
+    def information(probs: torch.Tensor) -> float:
+        stub = SimpleNamespace(code_probabilities=lambda images, code=0: probs)
+        return InfoGAN.code_information(stub, torch.zeros(len(probs)))
+
+    confident = F.one_hot(torch.arange(10).repeat_interleave(10), 10).float()  # 10 images per value
+    assert information(confident) == pytest.approx(math.log(10), abs=1e-6)
+    shared = confident.clone()
+    shared[:20, :2] = 0.5  # the images of values 0 and 1 split evenly between them
+    assert information(shared) < math.log(10) - 0.1
+    assert information(torch.full((100, 10), 0.1)) == pytest.approx(0.0, abs=1e-9)

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from rlgen.errors import RlgenError, TrainingDiverged
 from rlgen.models import gan_losses as L
+from rlgen.models.diff_augment import diff_augment
 from rlgen.models.gan import GAN
 from rlgen.models.infogan import InfoGAN
 from rlgen.models.likelihoods import to_unit
@@ -56,12 +57,17 @@ class GanLearner:
             return features.new_zeros(())
         return self.model.info_loss(features, *codes, self.m.lambda_categorical, self.m.lambda_continuous)
 
+    def _seen(self, images: Tensor) -> Tensor:
+        """Images as D sees them: augmented when ``techniques.diff_augment`` is on (Zhao et al. 2020, Eq. 2-3:
+        the same random transformations for real and fake images, in both players' updates)."""
+        return diff_augment(images, self.t.diff_augment) if self.t.diff_augment else images
+
     # ---------------------------------------------------------------- discriminator
 
     def _standard_d_loss(self, d, x: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:  # noqa: ANN001 - d(x) -> (logits, features)
         """(loss, the fake images' features)."""
-        real_logits, _ = d(x)
-        fake_logits, fake_features = d(fake)
+        real_logits, _ = d(self._seen(x))
+        fake_logits, fake_features = d(self._seen(fake))
         real_t, fake_t = L.discriminator_targets(
             len(x), len(fake), real_target=self.t.label_smoothing, flip=self.t.label_noise
         )
@@ -71,9 +77,9 @@ class GanLearner:
         """(loss, the fake images' features)."""
         images, labels = self.labelled
         pick = torch.randint(len(images), (len(x),))
-        labelled_logits, _ = self.model.discriminator(to_unit(images[pick], self.model.levels))
-        real_logits, _ = self.model.discriminator(x)
-        fake_logits, fake_features = self.model.discriminator(fake)
+        labelled_logits, _ = self.model.discriminator(self._seen(to_unit(images[pick], self.model.levels)))
+        real_logits, _ = self.model.discriminator(self._seen(x))
+        fake_logits, fake_features = self.model.discriminator(self._seen(fake))
         supervised = L.semisupervised_supervised_loss(labelled_logits, labels[pick])
         # the original code weights the unlabelled term's two halves by 0.5 each
         unsupervised = L.semisupervised_unsupervised_loss(real_logits, fake_logits)
@@ -101,7 +107,8 @@ class GanLearner:
 
         def unroll_loss(d) -> Tensor:  # noqa: ANN001
             if self.semisupervised:
-                return 0.5 * L.semisupervised_unsupervised_loss(d(detached_real)[0], d(fake)[0])
+                seen_real, seen_fake = self._seen(detached_real), self._seen(fake)
+                return 0.5 * L.semisupervised_unsupervised_loss(d(seen_real)[0], d(seen_fake)[0])
             return self._standard_d_loss(d, detached_real, fake)[0]
 
         state = unrolled_parameters(self.model.discriminator, unroll_loss, self.t.unrolled_steps, self.t.unrolled_lr)
@@ -111,9 +118,10 @@ class GanLearner:
         z, codes = self._latent(len(x))
         fake = self.model.generator(z)
         d = self._discriminator_for_generator(x, fake)
-        fake_logits, fake_features = d(fake)
+        seen_fake = self._seen(fake)
+        fake_logits, fake_features = d(seen_fake)
         if self.t.feature_matching != "off":
-            _, real_features = d(x)
+            _, real_features = d(self._seen(x))
             loss = L.feature_matching_loss(real_features, fake_features, self.t.feature_matching)
         elif self.semisupervised:
             # -log D(G(z)) with D = Z / (Z + 1) = sigmoid(logsumexp(l)): the non-saturating loss on that logit
@@ -123,7 +131,7 @@ class GanLearner:
         if codes is not None:
             # L_I is measured by the real Q (on the real discriminator's trunk), not the unrolled copy
             real_d_features = (
-                fake_features if d is self.model.discriminator else self.model.discriminator.features(fake)
+                fake_features if d is self.model.discriminator else self.model.discriminator.features(seen_fake)
             )
             loss = loss + self._info(real_d_features, codes)
         if self.history is not None:

@@ -108,6 +108,9 @@ class TechniquesConfig:
     """Unrolled GAN (Metz et al. 2017): discriminator steps unrolled in the generator's loss (0: off)."""
     unrolled_lr: float = 1e-3
     """Step size of the unrolled discriminator steps."""
+    diff_augment: tuple[str, ...] = ()
+    """Differentiable augmentation (Zhao et al. 2020) of every image D sees, real and fake, in both players'
+    updates: any of translation, cutout (empty: off). For small training sets, where D memorises the data."""
 
     def __post_init__(self) -> None:
         if not 0 < self.label_smoothing <= 1:
@@ -118,6 +121,12 @@ class TechniquesConfig:
             raise ValueError("'historical_averaging' and 'unrolled_steps' must be >= 0, 'unrolled_lr' > 0")
         if self.mbd_kernels < 1 or self.mbd_dim < 1 or self.vbn_reference < 2:
             raise ValueError("'mbd_kernels' and 'mbd_dim' must be >= 1, 'vbn_reference' >= 2")
+        from rlgen.models.diff_augment import POLICIES
+
+        unknown = [p for p in self.diff_augment if p not in POLICIES]
+        if unknown or len(set(self.diff_augment)) != len(self.diff_augment):
+            raise ValueError(f"'diff_augment' takes each of {', '.join(POLICIES)} at most once, got "
+                             f"{list(self.diff_augment)}")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

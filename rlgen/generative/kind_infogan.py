@@ -2,7 +2,9 @@
 on the discriminator must recover (:mod:`rlgen.models.infogan`).
 
 Every ``eval_every`` epochs: the first categorical code used as an unsupervised classifier of the test set
-(accuracy after Hungarian matching of code values to labels) and the sample-quality metrics. At the end:
+(accuracy after Hungarian matching of code values to labels), Q's estimate of the information the code
+carries about the real training images (``code_information``, nats; no labels used) and the sample-quality
+metrics. At the end:
 ``traversals.png`` (one row per value of the first categorical code, same noise along each column) and
 ``traversal_continuous_<i>.png`` (each continuous code swept over [-2, 2], one row per categorical value).
 """
@@ -17,8 +19,8 @@ from rlgen.generative import kind_gan as gan
 from rlgen.generative.config import GenerativeRunConfig
 
 SEED_KEY = common.SEED_KEY
-PROGRESS_COLUMNS = gan.PROGRESS_COLUMNS
-PLOTS = {**gan.PLOTS, "code_accuracy": ("code_accuracy",)}
+PROGRESS_COLUMNS = (*gan.PROGRESS_COLUMNS[:-1], "code_information", "seconds")
+PLOTS = {**gan.PLOTS, "code_accuracy": ("code_accuracy",), "code_information": ("code_information",)}
 TRAVERSAL_STEPS = 10
 
 
@@ -97,6 +99,7 @@ def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN
     metrics = gan.quality(model, config, data)
     if model.categorical and hasattr(data, "test"):
         metrics["code_accuracy"] = code_accuracy(model, data)
+        metrics["code_information"] = model.code_information(data.train.tensors()[0])
     return metrics
 
 

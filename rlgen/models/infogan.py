@@ -78,12 +78,27 @@ class InfoGAN(GAN):
         return loss
 
     @torch.no_grad()
-    def predict_code(self, images: Tensor, code: int = 0) -> Tensor:
-        """The most likely value of categorical code ``code`` for integer images (Q on real data)."""
+    def code_probabilities(self, images: Tensor, code: int = 0, batch_size: int = 1000) -> Tensor:
+        """Q(c | x) of categorical code ``code`` for integer images (eval mode), in batches."""
         from rlgen.models.likelihoods import to_unit
 
         was = self.training
         self.eval()
-        logits, _ = self.q_head(self.discriminator.features(to_unit(images, self.levels)))
+        chunks = [self.q_head(self.discriminator.features(to_unit(part, self.levels)))[0][code].softmax(1)
+                  for part in images.split(batch_size)]  # fmt: skip
         self.train(was)
-        return logits[code].argmax(1)
+        return torch.cat(chunks)
+
+    def predict_code(self, images: Tensor, code: int = 0) -> Tensor:
+        """The most likely value of categorical code ``code`` for integer images (Q on real data)."""
+        return self.code_probabilities(images, code).argmax(1)
+
+    def code_information(self, images: Tensor, code: int = 0) -> float:
+        """Q's estimate of the mutual information between categorical code ``code`` and real images, in nats:
+        H(E_x[Q(c | x)]) - E_x[H(Q(c | x))] (the information-maximisation clustering criterion of Bridle et
+        al. 1992 and Krause et al. 2010). It needs no labels. It is log k when Q assigns every image to one
+        value with certainty and uses all values equally, and lower when Q hesitates between values on real
+        images (two code values sharing a digit) or leaves values unused."""
+        probs = self.code_probabilities(images, code).double().clamp_min(1e-12)
+        marginal = probs.mean(0)
+        return float(-(marginal * marginal.log()).sum() + (probs * probs.log()).sum(1).mean())
