@@ -53,7 +53,7 @@ def test_best_weights_keep_only_improvements_and_forget_redone_epochs(tmp_path):
     assert not best.offer(2, 2.5, model)  # worse: the epoch-1 weights stay
     assert not best.offer(3, math.nan, model)
     reloaded = BestWeights(run)
-    assert (reloaded.epoch, reloaded.bits_per_dim) == (1, 2.0)
+    assert (reloaded.epoch, reloaded.score) == (1, 2.0)
     reloaded.load_into(model)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in kept.items())
     reloaded.forget_after(0)  # resumed from before epoch 1: the next evaluation starts the selection again
@@ -119,3 +119,30 @@ def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
     final = torch.load(run / "model.pt", weights_only=True)
     assert all(torch.equal(final[k], snapshots[2][k]) for k in final)
     assert not all(torch.equal(final[k], snapshots[4][k]) for k in final)
+
+
+def test_infogan_keeps_its_most_informative_weights(tmp_path, monkeypatch):
+    """train.keep: most_informative: model.pt holds the weights of the evaluation with the highest code
+    information (scripted best at epoch 2 of 3), without looking at labels."""
+    from rlgen import cli
+    from rlgen.models.infogan import InfoGAN
+
+    scripted, snapshots = iter([0.5, 2.0, 1.0, 1.0]), {}
+
+    def information(self, images, code=0):  # noqa: ANN001, ANN202
+        snapshots.setdefault(len(snapshots) + 1, {k: v.clone() for k, v in self.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(InfoGAN, "code_information", information)
+    run = tmp_path / "run"
+    code = cli.main(["train", str(CONFIGS / "infogan_digits.yaml"), "--debug", "--run-dir", str(run),
+                     "--set", "train.epochs=3", "--set", "train.keep=most_informative"])  # fmt: skip
+    assert code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["best_epoch"] == 2
+    final = torch.load(run / "model.pt", weights_only=True)
+    assert all(torch.equal(final[k], snapshots[2][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[3][k]) for k in final)
+    bad = run_cli("train", str(CONFIGS / "infogan_digits.yaml"), "--debug", "--set", "model.categorical=[]",
+                  "--set", "model.continuous=2", "--set", "train.keep=most_informative", cwd=tmp_path)  # fmt: skip
+    assert_user_error(bad, "train.keep")

@@ -16,7 +16,7 @@ from typing import Literal
 
 from rlgen.generative import common
 from rlgen.generative import kind_gan as gan
-from rlgen.generative.config import GenerativeRunConfig
+from rlgen.generative.config import GenerativeRunConfig, TrainSection
 
 SEED_KEY = common.SEED_KEY
 PROGRESS_COLUMNS = (*gan.PROGRESS_COLUMNS[:-1], "code_information", "seconds")
@@ -47,12 +47,24 @@ class InfoGANModelConfig(gan.GANModelConfig):
             raise ValueError("give at least one code: categorical codes need >= 2 values, continuous >= 0")
 
 
+@dataclass(frozen=True)
+class InfoGANTrainSection(TrainSection):
+    """Optimisation, evaluation and checkpoints, and which weights the run keeps."""
+
+    keep: Literal["last", "most_informative"] = "last"
+    """Which weights become model.pt: the last epoch's, or those of the evaluation where the categorical code
+    carried the most information about the real training images (``code_information``, Q's label-free
+    estimate of I(c; x); model selection without labels). The last weights stay in checkpoints/."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(GenerativeRunConfig):
     """InfoGAN on an image dataset."""
 
     kind: Literal["infogan"] = "infogan"
     """Experiment type."""
+    train: InfoGANTrainSection = field(default_factory=InfoGANTrainSection)
+    """Optimisation, evaluation, checkpoints and which weights to keep."""
     model: InfoGANModelConfig = field(default_factory=InfoGANModelConfig)
     """Networks, codes and optimiser."""
     techniques: gan.TechniquesConfig = field(default_factory=gan.TechniquesConfig)
@@ -142,9 +154,20 @@ def _latent_with(model, noise, value: int, cont):  # noqa: ANN001, ANN202
     return model.latent(noise, cats, cont)
 
 
+def selection(config: Config) -> tuple[str, bool] | None:
+    """(metric, higher is better) the trainer keeps the best weights on, or None to keep the last."""
+    return ("code_information", True) if config.train.keep == "most_informative" else None
+
+
 def validate(config: Config) -> None:
+    from rlgen.errors import ConfigError
+
     common.validate_data(config)
     common.reject_validation_split(config)
+    if config.train.keep == "most_informative" and (not config.model.categorical or config.data.dataset == "frames"):
+        raise ConfigError("train.keep: most_informative selects on the categorical code's information about the "
+                          "training images (not measured on frames); give model.categorical a code and an image "
+                          "dataset, or set train.keep: last")  # fmt: skip
 
 
 train, evaluate, sample = common.kind_functions(__name__)

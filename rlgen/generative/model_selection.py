@@ -1,4 +1,6 @@
-"""Keep the weights with the best validation bits/dim (``data.validation`` > 0).
+"""Keep the weights with the best score seen at the evaluations: the validation bits/dim of a likelihood
+model (``data.validation`` > 0), or a label-free score a kind reports itself (InfoGAN's code information,
+``train.keep: most_informative``).
 
 Small image sets (1,500 digits) let flows and PixelCNNs memorise: their test bits/dim bottoms out and then
 climbs while the train bits/dim keeps falling. Choosing the epoch on the test set would flatter every model,
@@ -6,7 +8,7 @@ so the run holds out part of the training set and keeps the weights that do best
 a validation split, as the Glow and PixelCNN++ code bases select on theirs).
 
 The weights go to the run's ``best`` checkpoint (``checkpoints/best_<epoch>/``, the same pointer the RL
-trainer uses for its best evaluation), with ``validation.json`` beside them.
+trainer uses for its best evaluation), with ``validation.json`` (the epoch and the score) beside them.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ SCORE_FILE = "validation.json"
 
 
 class BestWeights:
-    """The best validation bits/dim seen so far; the weights that reached it are the ``best`` checkpoint."""
+    """The best score seen so far (lowest, or highest with ``higher_is_better``); the weights that reached it
+    are the ``best`` checkpoint."""
 
-    def __init__(self, run: RunDir) -> None:
-        self.run = run
-        self.epoch, self.bits_per_dim = 0, math.inf
+    def __init__(self, run: RunDir, metric: str = "val_bits_per_dim", higher_is_better: bool = False) -> None:
+        self.run, self.metric, self.sign = run, metric, -1.0 if higher_is_better else 1.0
+        self.epoch, self.score = 0, self.sign * math.inf
         best = run.checkpoints.get("best")
         if best is not None:
             try:
                 saved = json.loads((best.path / SCORE_FILE).read_text())
-                self.epoch, self.bits_per_dim = int(saved["epoch"]), float(saved["val_bits_per_dim"])
+                self.epoch, self.score = int(saved["epoch"]), float(saved[metric])
             except (OSError, ValueError, KeyError, TypeError) as err:
                 raise RlgenError(f"cannot read {best.path / SCORE_FILE}: {err}; delete {best.path} to start "
                                  "model selection afresh") from None  # fmt: skip
@@ -43,20 +46,19 @@ class BestWeights:
     def forget_after(self, epoch: int) -> None:
         """On resume from an earlier checkpoint, a best epoch past it belongs to training that is being redone."""
         if self.epoch > epoch:
-            self.epoch, self.bits_per_dim = 0, math.inf
+            self.epoch, self.score = 0, self.sign * math.inf
 
-    def offer(self, epoch: int, bits_per_dim: float, model: nn.Module) -> bool:
-        """Keep ``model``'s weights if ``bits_per_dim`` is the best so far; whether it was."""
-        if not bits_per_dim < self.bits_per_dim:
+    def offer(self, epoch: int, score: float, model: nn.Module) -> bool:
+        """Keep ``model``'s weights if ``score`` is the best so far (NaN never is); whether it was."""
+        if not self.sign * score < self.sign * self.score:
             return False
 
         def write(directory: Path) -> None:
             torch.save(model.state_dict(), directory / MODEL_FILE)
-            score = {"epoch": epoch, "val_bits_per_dim": bits_per_dim}
-            (directory / SCORE_FILE).write_text(json.dumps(score))
+            (directory / SCORE_FILE).write_text(json.dumps({"epoch": epoch, self.metric: score}))
 
         self.run.checkpoints.save(epoch, write, tag="best")
-        self.epoch, self.bits_per_dim = epoch, bits_per_dim
+        self.epoch, self.score = epoch, score
         return True
 
     def load_into(self, model: nn.Module) -> None:

@@ -12,7 +12,9 @@ Run directory: ``progress.csv`` (per epoch: train bits/dim, test bits/dim when e
 ``checkpoints/`` (model, optimiser, epoch; resumable), ``model.pt`` (final weights), ``samples.png``,
 ``metrics.json``, ``plots/bits_per_dim.png`` and whatever the kind adds (reconstructions for VAEs). With
 ``data.validation`` > 0, progress.csv also has the validation bits/dim and ``model.pt`` holds the weights of
-the epoch where it was best (``rlgen.generative.model_selection``); the last weights stay in checkpoints/.
+the epoch where it was best (``rlgen.generative.model_selection``); the last weights stay in checkpoints/. A
+kind may instead select on a score of its own epoch metrics: ``selection(config) -> (metric, higher is
+better)`` or None.
 """
 
 from __future__ import annotations
@@ -117,7 +119,12 @@ class GenerativeTrainer:
         self.epoch = self.step = 0
 
     def _model_selection(self) -> BestWeights | None:
-        """Best-validation weights when the data has a validation split (likelihood models only)."""
+        """Best-validation weights when the data has a validation split (likelihood models only), else the
+        weights with the best score the kind selects on (``selection(config)``: (metric, higher is better)),
+        if it asks for any."""
+        kind_selection = self.kind.selection(self.config) if hasattr(self.kind, "selection") else None
+        if kind_selection is not None:
+            return BestWeights(self.run, *kind_selection)
         if not self.config.data.validation:
             return None
         if hasattr(self.kind, "epoch_metrics"):  # a kind whose validate() did not already refuse it
@@ -195,21 +202,23 @@ class GenerativeTrainer:
         self.finish()
 
     def _select(self, row: dict[str, Any]) -> None:
-        """Validation bits/dim into the row; the weights kept if they are the best so far."""
+        """The selection score (validation bits/dim, computed here, or one the kind's epoch metrics hold) into
+        the row; the weights kept if they are the best so far."""
         if self.best is None:
             return
-        row[VALIDATION_COLUMN] = test_bits_per_dim(self.model, self.data.validation_batches(256))
-        self.best.offer(self.epoch, row[VALIDATION_COLUMN], self.model)
+        if self.best.metric == VALIDATION_COLUMN:
+            row[VALIDATION_COLUMN] = test_bits_per_dim(self.model, self.data.validation_batches(256))
+        self.best.offer(self.epoch, row[self.best.metric], self.model)
 
     def _keep_best(self) -> dict[str, float]:
-        """Load the best-validation weights for model.pt and the final metrics; what to add to metrics.json."""
+        """Load the best weights for model.pt and the final metrics; what to add to metrics.json."""
         if self.best is None or not self.best.epoch:
             return {}
         if self.best.epoch != self.epoch:
             self.best.load_into(self.model)
-            print(f"keeping the weights of epoch {self.best.epoch} (best validation bits/dim "
-                  f"{self.best.bits_per_dim:.4f}); the last epoch's: --checkpoint last")  # fmt: skip
-        return {"best_epoch": self.best.epoch, VALIDATION_COLUMN: self.best.bits_per_dim}
+            print(f"keeping the weights of epoch {self.best.epoch} (best {self.best.metric} {self.best.score:.4f}); "
+                  "the last epoch's: --checkpoint last")  # fmt: skip
+        return {"best_epoch": self.best.epoch, self.best.metric: self.best.score}
 
     def _progress_bar(self):  # noqa: ANN202 - tqdm or None
         return progress_bar(self.cfg.epochs, self.config.kind, "epoch", initial=self.epoch,
