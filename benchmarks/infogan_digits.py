@@ -44,7 +44,8 @@ def evaluations(run: Path) -> list[dict[str, float]]:
     """The run's evaluated epochs from progress.csv: epoch, code accuracy, code information."""
     with open(run / "progress.csv") as fh:
         rows = [row for row in csv.DictReader(fh) if row.get("code_accuracy")]
-    return [{key: float(row[key]) for key in TRACKED if row.get(key)} for row in rows]
+    return [{"epoch": int(row["epoch"]), **{key: float(row[key]) for key in TRACKED[1:] if row.get(key)}}
+            for row in rows]  # fmt: skip
 
 
 def kmeans_accuracy(seed: int, dataset: str = "digits", path: str | None = None) -> float:

@@ -305,8 +305,9 @@ def final_metrics(model: nn.Module, config, kind: ModuleType, data: DataSource) 
 
 
 def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> tuple[nn.Module, DataSource]:
-    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its data. With a
-    validation split the final weights are the best-validation ones; "last" gives the last epoch's."""
+    """The run's model (final weights, or the best/last checkpoint) in eval mode, and its data. With model
+    selection (a validation split, or InfoGAN's train.keep) the final weights are the best ones; "last" gives
+    the last epoch's."""
     data = load_data_source(config.data)
     model = build_model(config, kind, data)
     if checkpoint == "final" and (run / MODEL_FILE).is_file():
@@ -314,7 +315,8 @@ def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final
     else:
         found = run.checkpoints.get("best" if checkpoint == "best" else "latest")
         if found is None:
-            hint = "no best checkpoint (it needs data.validation > 0)" if checkpoint == "best" else "no checkpoint"
+            hint = ("no best checkpoint (it needs data.validation > 0, or infogan's train.keep: most_informative)"
+                    if checkpoint == "best" else "no checkpoint")  # fmt: skip
             raise RlgenError(f"{run.path} has no trained model yet (no {MODEL_FILE} and {hint})")
         path = found.path / MODEL_FILE
     load_weights(model, path)
