@@ -142,6 +142,43 @@ def test_cma_es_improves_and_resume_replays_to_the_same_state(tmp_path):
     assert trainer.seeds(3) == resumed.seeds(3) and len(set(trainer.seeds(3)) & set(trainer.seeds(4))) == 0
 
 
+class _ScriptedEvaluations(_QuadraticExecutor):
+    """Quadratic training fitness; evaluation returns from a script, one per evaluation; records the seeds."""
+
+    def __init__(self, returns):
+        self.returns, self.eval_seeds = iter(returns), []
+
+    def imap(self, items):
+        if items[0][0] != "eval":
+            return super().imap(items)
+        value = next(self.returns)
+        self.eval_seeds.append([seed for _, _, seed in items])
+        return [(value, 1) for _ in items]
+
+
+def test_best_evaluation_keeps_the_mean_that_scored_best_on_held_out_tracks(tmp_path):
+    from rlgen.agents.world_model.evolution import EVAL_SEEDS, load_controller_params
+
+    config = load_run_config(CARRACING, debug=True, overrides=["controller.population=6", "controller.eval_episodes=3"])
+    run = RunDir(tmp_path)
+    trainer, executor = EvolutionTrainer(config, run, size=10), _ScriptedEvaluations([10.0, 5.0, 10.0])
+    means = []
+    for generation in range(1, 4):
+        trainer._generation(executor, generation - 1)
+        means.append(np.array(trainer.es.mean))
+        trainer._evaluate_mean(executor, generation)
+    assert not np.allclose(means[0], means[1])
+    assert trainer.best_eval_generation == 1 and np.array_equal(trainer.best_eval, means[0])  # ties keep the first
+    assert executor.eval_seeds == [[EVAL_SEEDS, EVAL_SEEDS + 1, EVAL_SEEDS + 2]] * 3  # not rlgen evaluate's 0, 1, 2
+    trainer.checkpoint()
+    assert np.array_equal(load_controller_params(run, "best"), means[0])
+    assert np.array_equal(load_controller_params(run, "last"), means[2])
+    resumed = EvolutionTrainer(config, run, size=10)
+    resumed.restore()
+    assert (resumed.best_eval_return, resumed.best_eval_generation) == (10.0, 1)
+    assert np.array_equal(resumed.best_eval, means[0])
+
+
 def _tiny_series(episodes: int, steps: int, dim: int = 3) -> LatentSeries:
     rng = np.random.default_rng(0)
     frames = episodes * (steps + 1)

@@ -59,7 +59,7 @@ def train(config: Config, run: RunDir) -> None:
 
 
 def evaluate(config: Config, run: RunDir, options: EvalOptions) -> EvalResult:
-    """The controller (final: the CMA-ES mean; best: the best training candidate; last: the latest
+    """The controller (final: the CMA-ES mean; best: the mean with the best periodic evaluation; last: the latest
     checkpoint) on ``options.episodes`` tracks (default 100) with seeds seed, seed + 1, ...; in parallel on
     ``controller.workers`` workers unless a video is recorded (the same returns either way)."""
     from rlgen.agents.world_model.agent import RealEnvPlayer, load_parts

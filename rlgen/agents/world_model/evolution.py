@@ -5,6 +5,10 @@ Every candidate of a generation is played on the same seeds (tracks), in paralle
 processes or Ray). The fitness CMA-ES sees is the mean return minus weight_decay * mean(theta^2) (the
 paper's code, ``compute_weight_decay``). Each generation appends a row to ``RUN/controller/progress.csv``
 and writes a checkpoint: the best candidate so far, the CMA-ES mean, and every fitness CMA-ES was told.
+Every ``eval_every`` generations the CMA-ES mean plays ``eval_episodes`` held-out tracks in the real env;
+the mean that scored best there is kept as ``controller_best_eval.npy`` (what ``--checkpoint best`` plays,
+as SB3's EvalCallback keeps its best model). Those tracks are seeds EVAL_SEEDS, EVAL_SEEDS + 1, ..., apart
+from ``rlgen evaluate``'s 0, 1, 2, ..., so the 100-track score of the kept mean is not the one it was chosen on.
 Resuming rebuilds the CMA-ES state by replaying those ``tell`` calls from the same seed (CMA-ES is
 deterministic given its seed and the fitness values), so no pickled object is ever loaded.
 """
@@ -27,10 +31,13 @@ from rlgen.stop import StopRequest
 
 CONTROLLER_DIR = "controller"
 MEAN_FILE, BEST_FILE, TOLD_FILE = "controller_mean.npy", "controller_best.npy", "fitness_told.npy"
+BEST_EVAL_FILE = "controller_best_eval.npy"
 COLUMNS = ("generation", "fitness_best", "fitness_mean", "fitness_worst", "best_ever", "sigma",
            "eval_return_mean", "eval_return_std", "steps", "seconds")  # fmt: skip
 TRAIN_SEEDS = 1_000_000
-"""Training tracks are seeds TRAIN_SEEDS + 100,000 * env.seed + ...; evaluation uses 0, 1, 2, ... (held out)."""
+"""Training tracks are seeds TRAIN_SEEDS + 100,000 * env.seed + ...; ``rlgen evaluate`` uses 0, 1, 2, ..."""
+EVAL_SEEDS = 900_000
+"""The periodic evaluations' tracks: EVAL_SEEDS + i, held out from training and from ``rlgen evaluate``."""
 
 
 def make_strategy(config: Config, size: int):  # noqa: ANN201 - cma.CMAEvolutionStrategy
@@ -52,6 +59,8 @@ class EvolutionTrainer:
         np.random.set_state(outside)
         self.told: list[np.ndarray] = []
         self.best, self.best_fitness = np.zeros(size), -np.inf
+        self.best_eval: np.ndarray | None = None
+        self.best_eval_return, self.best_eval_generation = -np.inf, 0
 
     def seeds(self, generation: int) -> list[int]:
         base = TRAIN_SEEDS + 100_000 * self.config.env.seed + generation * self.cfg.rollouts
@@ -75,8 +84,11 @@ class EvolutionTrainer:
             np.save(directory / TOLD_FILE, np.asarray(self.told).reshape(len(self.told), self.cfg.population))
             np.save(directory / BEST_FILE, self.best)
             np.save(directory / MEAN_FILE, self.es.mean)
-            (directory / "state.json").write_text(json.dumps({"generation": len(self.told),
-                                                              "best_fitness": self.best_fitness}))  # fmt: skip
+            if self.best_eval is not None:
+                np.save(directory / BEST_EVAL_FILE, self.best_eval)
+            state = {"generation": len(self.told), "best_fitness": self.best_fitness,
+                     "best_eval_return": self.best_eval_return, "best_eval_generation": self.best_eval_generation}
+            (directory / "state.json").write_text(json.dumps(state))
 
         self.folder.checkpoints.save(len(self.told), write)
 
@@ -88,7 +100,12 @@ class EvolutionTrainer:
             told = np.load(found.path / TOLD_FILE, allow_pickle=False)
             self.best = np.load(found.path / BEST_FILE, allow_pickle=False)
             mean = np.load(found.path / MEAN_FILE, allow_pickle=False)
-            self.best_fitness = float(json.loads((found.path / "state.json").read_text())["best_fitness"])
+            state = json.loads((found.path / "state.json").read_text())
+            self.best_fitness = float(state["best_fitness"])
+            if (found.path / BEST_EVAL_FILE).is_file():
+                self.best_eval = np.load(found.path / BEST_EVAL_FILE, allow_pickle=False)
+                self.best_eval_return = float(state["best_eval_return"])
+                self.best_eval_generation = int(state["best_eval_generation"])
         except (OSError, ValueError, KeyError) as err:
             raise RlgenError(f"cannot resume C from {found.path}: {str(err).splitlines()[0]}") from None
         for fitness in told:  # replay: ask gives the same candidates again, tell moves the state on
@@ -118,10 +135,13 @@ class EvolutionTrainer:
                 "fitness_worst": float(fitness.min()), "best_ever": self.best_fitness, "sigma": float(self.es.sigma),
                 "steps": int(results[:, :, 1].sum())}  # fmt: skip
 
-    def _evaluate_mean(self, executor) -> dict[str, float]:  # noqa: ANN001
-        """The CMA-ES mean in the real env on held-out seeds 0 .. eval_episodes - 1."""
-        items = [("eval", np.asarray(self.es.mean), seed) for seed in range(self.cfg.eval_episodes)]
+    def _evaluate_mean(self, executor, generation: int) -> dict[str, float]:  # noqa: ANN001
+        """The CMA-ES mean in the real env on the held-out tracks EVAL_SEEDS ...; kept if it is the best yet."""
+        mean = np.array(self.es.mean)
+        items = [("eval", mean, EVAL_SEEDS + i) for i in range(self.cfg.eval_episodes)]
         returns = [ret for ret, _ in executor.imap(items)]
+        if np.mean(returns) > self.best_eval_return:
+            self.best_eval, self.best_eval_return, self.best_eval_generation = mean, float(np.mean(returns)), generation
         return {"eval_return_mean": float(np.mean(returns)), "eval_return_std": float(np.std(returns))}
 
     def train(self) -> None:
@@ -137,7 +157,7 @@ class EvolutionTrainer:
                     row = self._generation(executor, len(self.told))
                     generation = len(self.told)
                     if generation % c.eval_every == 0 or generation == c.generations:
-                        row.update(self._evaluate_mean(executor))
+                        row.update(self._evaluate_mean(executor, generation))
                     row.update(generation=generation, seconds=round(time.perf_counter() - started, 2))
                     append_csv_row(self.folder / "progress.csv", row, COLUMNS)
                     self.checkpoint()
@@ -166,21 +186,28 @@ class EvolutionTrainer:
     def finish(self) -> None:
         atomic_save(self.folder / MEAN_FILE, lambda p: np.save(p, self.es.mean))
         atomic_save(self.folder / BEST_FILE, lambda p: np.save(p, self.best))
+        if self.best_eval is not None:
+            atomic_save(self.folder / BEST_EVAL_FILE, lambda p: np.save(p, self.best_eval))
+            print(f"C: the best evaluation was generation {self.best_eval_generation}'s mean "
+                  f"({self.best_eval_return:.1f} on {self.cfg.eval_episodes} held-out tracks): --checkpoint best")
         plot_columns(self.folder / "progress.csv", "generation",
                      ["fitness_best", "fitness_mean", "fitness_worst", "eval_return_mean"],
                      self.folder.plots / "fitness.png", ylabel="return", title="C: CMA-ES fitness")  # fmt: skip
 
 
 def load_controller_params(run: RunDir, checkpoint: str) -> np.ndarray:
-    """final: the CMA-ES mean at the end; best: the best candidate seen in training; last: the latest
-    checkpoint's mean (an unfinished run)."""
+    """final: the CMA-ES mean at the end; best: the CMA-ES mean with the best periodic evaluation (runs
+    without one: the best candidate seen in training); last: the latest checkpoint's mean (an unfinished
+    run)."""
     folder = run / CONTROLLER_DIR
     if checkpoint == "last" or not (folder / MEAN_FILE).is_file():
         found = RunDir(folder).checkpoints.get("latest")
         if found is None:
             raise RlgenError(f"{run.path} has no trained controller yet (finish or resume the run)")
         folder = found.path
-    path = folder / (BEST_FILE if checkpoint == "best" else MEAN_FILE)
+    path = folder / MEAN_FILE
+    if checkpoint == "best":
+        path = folder / (BEST_EVAL_FILE if (folder / BEST_EVAL_FILE).is_file() else BEST_FILE)
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
