@@ -33,6 +33,7 @@ SINGLE_TECHNIQUES = {
     "label noise": "gan_label_noise_digits",
     "minibatch std": "gan_minibatch_std_digits",
     "unrolled (3 steps)": "gan_unrolled_digits",
+    "DiffAugment (translation)": "gan_diff_augment_digits",
 }
 ALL_TOGETHER = [
     "techniques.feature_matching=l2",
