@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "--checkpoint",
         choices=("final", "best", "last"),
         default="final",
-        help="final weights (default), best-validation or last checkpoint",
+        help="final weights (default), best (validation bits/dim, or infogan's most informative) or last checkpoint",
     )
     smp.set_defaults(func=_sample)
     return parser
