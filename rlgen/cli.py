@@ -244,9 +244,9 @@ def _resumed_run(args: argparse.Namespace, argv: list[str]):  # noqa: ANN202 - (
             "changed (the checkpoint fixes the rest)"
         )
     config = load_saved_config(run.config_file, args.set)
+    if (args.set or args.restart) and hasattr(module, "validate"):
+        module.validate(config)  # a changed value must pass the checks a new run's would
     if args.restart:
-        if hasattr(module, "validate"):
-            module.validate(config)
         print(f"stage {args.restart} set aside: {module.restart_stage(run, args.restart)}")
     if args.set:
         atomic_write_text(run.config_file, dump_yaml(to_dict(config)))

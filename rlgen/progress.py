@@ -34,8 +34,13 @@ class Heartbeat:
 
 
 def append_csv_row(path: Path, row: dict[str, Any], columns: tuple[str, ...]) -> None:
-    """Append one row (missing columns left empty), writing the header when the file is new."""
+    """Append one row (missing columns left empty), writing the header when the file is new. An existing
+    file keeps its own header (a run resumed by a newer rlgen that logs more columns): the row is written
+    under it, and columns the header lacks are left out."""
     new = not path.exists()
+    if not new:
+        with open(path, newline="") as fh:
+            columns = tuple(next(csv.reader(fh), None) or columns)
     with open(path, "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         if new:

@@ -1,4 +1,5 @@
-"""Validation split and best-validation weights for the likelihood models (``data.validation``)."""
+"""Validation split and best-validation weights for the likelihood models (``data.validation``), and
+InfoGAN's most informative weights (``train.keep``)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,12 @@ def test_infogan_keeps_its_most_informative_weights(tmp_path, monkeypatch):
     final = torch.load(run / "model.pt", weights_only=True)
     assert all(torch.equal(final[k], snapshots[2][k]) for k in final)
     assert not all(torch.equal(final[k], snapshots[3][k]) for k in final)
-    bad = run_cli("train", str(CONFIGS / "infogan_digits.yaml"), "--debug", "--set", "model.categorical=[]",
-                  "--set", "model.continuous=2", "--set", "train.keep=most_informative", cwd=tmp_path)  # fmt: skip
+    no_code = ("--debug", "--set", "model.categorical=[]", "--set", "model.continuous=2")
+    bad = run_cli("train", str(CONFIGS / "infogan_digits.yaml"), *no_code, "--set", "train.keep=most_informative",
+                  cwd=tmp_path)  # fmt: skip
     assert_user_error(bad, "train.keep")
+    plain = tmp_path / "plain"
+    assert run_cli("train", str(CONFIGS / "infogan_digits.yaml"), *no_code, "--run-dir", str(plain)).returncode == 0
+    resumed = run_cli("train", "--resume", str(plain), "--set", "train.epochs=2",
+                      "--set", "train.keep=most_informative")  # fmt: skip
+    assert_user_error(resumed, "train.keep")  # a value changed on resume is checked as a new run's would be

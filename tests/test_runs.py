@@ -90,3 +90,17 @@ def test_guard_flags_non_finite_logged_loss():
     logger.record("train/policy_loss", float("inf"))
     guard._check_metrics()
     assert guard.diverged == ("train/policy_loss", float("inf"), 640)
+
+
+def test_progress_rows_follow_an_existing_files_header(tmp_path):
+    """A run resumed by a newer rlgen that logs one more column keeps its file's columns aligned."""
+    import csv
+
+    from rlgen.progress import append_csv_row
+
+    path = tmp_path / "progress.csv"
+    append_csv_row(path, {"epoch": 1, "loss": 0.5, "seconds": 3.0}, ("epoch", "loss", "seconds"))
+    append_csv_row(path, {"epoch": 2, "loss": 0.4, "extra": 9.0, "seconds": 2.0}, ("epoch", "loss", "extra", "seconds"))
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["seconds"] for row in rows] == ["3.0", "2.0"] and list(rows[1]) == ["epoch", "loss", "seconds"]

@@ -59,7 +59,8 @@ class GanLearner:
 
     def _seen(self, images: Tensor) -> Tensor:
         """Images as D sees them: augmented when ``techniques.diff_augment`` is on (Zhao et al. 2020, Eq. 2-3:
-        the same random transformations for real and fake images, in both players' updates)."""
+        the same family of transformations for real and fake images, drawn afresh per image, in both players'
+        updates)."""
         return diff_augment(images, self.t.diff_augment) if self.t.diff_augment else images
 
     # ---------------------------------------------------------------- discriminator

@@ -125,8 +125,9 @@ class TechniquesConfig:
 
         unknown = [p for p in self.diff_augment if p not in POLICIES]
         if unknown or len(set(self.diff_augment)) != len(self.diff_augment):
+            bad = f"unknown {unknown}" if unknown else "a repeat"
             raise ValueError(f"'diff_augment' takes each of {', '.join(POLICIES)} at most once, got "
-                             f"{list(self.diff_augment)}")  # fmt: skip
+                             f"{list(self.diff_augment)} ({bad})")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

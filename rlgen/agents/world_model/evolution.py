@@ -87,7 +87,8 @@ class EvolutionTrainer:
             if self.best_eval is not None:
                 np.save(directory / BEST_EVAL_FILE, self.best_eval)
             state = {"generation": len(self.told), "best_fitness": self.best_fitness,
-                     "best_eval_return": self.best_eval_return, "best_eval_generation": self.best_eval_generation}
+                     "best_eval_return": self.best_eval_return,
+                     "best_eval_generation": self.best_eval_generation}  # fmt: skip
             (directory / "state.json").write_text(json.dumps(state))
 
         self.folder.checkpoints.save(len(self.told), write)

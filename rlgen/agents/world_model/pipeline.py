@@ -5,7 +5,8 @@ own checkpoint. Each stage writes into its own folder of the run::
     frames/        stage 1: frame shards (unless collect.path names existing ones)
     vision/        stage 2: V (model.pt, progress.csv, reconstructions.png, samples.png, metrics.json)
     memory/        stage 3: series.npz, mdn_rnn.pt, progress.csv, metrics.json, plots/memory_loss.png, dream.gif
-    controller/    stage 4: controller_mean.npy, controller_best.npy, progress.csv, plots/fitness.png, dream.gif
+    controller/    stage 4: controller_mean.npy, controller_best.npy, controller_best_eval.npy, progress.csv,
+                   plots/fitness.png, dream.gif
 """
 
 from __future__ import annotations
