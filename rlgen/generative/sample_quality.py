@@ -14,6 +14,7 @@ The classifier (an MLP, seeded, trained in seconds) is cached in ``$XDG_CACHE_HO
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ from scipy import linalg
 from torch import Tensor, nn
 
 from rlgen.data.images import ImageSet
+from rlgen.models.information import label_information
 from rlgen.models.likelihoods import to_unit
 
 HIDDEN = 256
@@ -110,14 +112,12 @@ def sample_quality(classifier: ImageClassifier, samples: Tensor, test: ImageSet)
     """classifier score, Frechet distance to the test set, mode coverage, for integer ``samples``."""
     logits, features = classifier(to_unit(samples, test.levels))
     probs = logits.softmax(1)
-    marginal = probs.mean(0, keepdim=True)
-    kl = (probs * (torch.log(probs + 1e-12) - torch.log(marginal + 1e-12))).sum(1)
     test_images, _ = test.tensors()
     _, test_features = classifier(to_unit(test_images, test.levels))
     counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).float()
     covered = (counts >= len(samples) / (2 * probs.shape[1])).float().mean()
     return {
-        "classifier_score": float(torch.exp(kl.mean())),
+        "classifier_score": math.exp(float(label_information(probs))),
         "frechet_distance": frechet_distance(
             features.numpy().astype(np.float64), test_features.numpy().astype(np.float64)
         ),

@@ -99,6 +99,6 @@ class InfoGAN(GAN):
         al. 1992 and Krause et al. 2010). It needs no labels. It is log k when Q assigns every image to one
         value with certainty and uses all values equally, and lower when Q hesitates between values on real
         images (two code values sharing a digit) or leaves values unused."""
-        probs = self.code_probabilities(images, code).double().clamp_min(1e-12)
-        marginal = probs.mean(0)
-        return float(-(marginal * marginal.log()).sum() + (probs * probs.log()).sum(1).mean())
+        from rlgen.models.information import label_information
+
+        return float(label_information(self.code_probabilities(images, code).double()))
