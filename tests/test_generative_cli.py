@@ -71,3 +71,55 @@ def test_long_epochs_report_progress_between_rows(tmp_path, monkeypatch, capsys)
     kind_module("vae").train(config, RunDir.create(output_dir=tmp_path, name="v", seed=0, run_dir=tmp_path / "v"))
     lines = [line for line in capsys.readouterr().out.splitlines() if "images/s" in line]
     assert [line.split(",")[0] for line in lines] == [f"epoch 1: {n}/120 images" for n in (50, 100, 120)]
+
+
+def test_ctrl_c_mid_epoch_resumes_with_the_next_batch(tmp_path, monkeypatch):
+    """A checkpoint saved on Ctrl-C records how far into the epoch it was; resume trains on the rest of that
+    epoch's batches (each image once per epoch, as the uninterrupted run), not the whole epoch again."""
+    import os
+    import signal
+
+    import pytest
+
+    from rlgen.errors import TrainingInterrupted
+    from rlgen.generative import kind_vae, trainer
+    from rlgen.kinds import load_run_config
+    from rlgen.runs import RunDir
+
+    seen: list[list[float]] = []
+    interrupt_at = {"step": 4}
+    original_step = trainer.GenerativeTrainer._train_step
+
+    def recording_step(self, x, y):
+        seen[-1].append(float(x.float().sum()))
+        metrics = original_step(self, x, y)
+        if self.step == interrupt_at["step"]:
+            os.kill(os.getpid(), signal.SIGINT)  # the StopRequest handler turns it into a flag
+        return metrics
+
+    monkeypatch.setattr(trainer.GenerativeTrainer, "_train_step", recording_step)
+    overrides = ["train.epochs=2", "data.limit=120", "train.batch_size=20", "train.samples=0"]
+    config = load_run_config(CONFIGS / "vae_digits.yaml", overrides=overrides, debug=True)
+
+    def run_in(name: str) -> list[float]:
+        seen.append([])
+        directory = tmp_path / name
+        trainer.GenerativeTrainer(config, RunDir.create(output_dir=tmp_path, name=name, seed=0, run_dir=directory),
+                                  kind_vae).train()  # fmt: skip
+        return seen[-1]
+
+    seen.append([])
+    interrupted = RunDir.create(output_dir=tmp_path, name="i", seed=0, run_dir=tmp_path / "i")
+    with pytest.raises(TrainingInterrupted, match="epoch 1 after 4 batches"):
+        trainer.GenerativeTrainer(config, interrupted, kind_vae).train()
+    state = json.loads((interrupted.checkpoints.get().path / "state.json").read_text())
+    assert state == {"epoch": 0, "step": 4, "batches_done": 4}
+    before = seen[-1]
+    interrupt_at["step"] = -1
+    seen.append([])
+    trainer.GenerativeTrainer(config, RunDir(tmp_path / "i"), kind_vae).train()
+    resumed = before + seen[-1]
+    uninterrupted = run_in("u")
+    assert len(uninterrupted) == 12 and resumed == uninterrupted  # 6 batches an epoch, none repeated or skipped
+    with open(tmp_path / "i" / "progress.csv") as fh:
+        assert [row["epoch"] for row in csv.DictReader(fh)] == ["1", "2"]

@@ -43,7 +43,7 @@ def test_bad_fractions_are_refused():
         held_out(1, 0.5, "training images")
 
 
-def test_best_weights_keep_only_improvements_and_forget_redone_epochs(tmp_path):
+def test_best_weights_keep_only_improvements_and_survive_a_resume_from_before_them(tmp_path):
     run = RunDir(tmp_path / "run")
     model = torch.nn.Linear(2, 1)
     best = BestWeights(run)
@@ -57,8 +57,10 @@ def test_best_weights_keep_only_improvements_and_forget_redone_epochs(tmp_path):
     assert (reloaded.epoch, reloaded.score) == (1, 2.0)
     reloaded.load_into(model)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in kept.items())
-    reloaded.forget_after(0)  # resumed from before epoch 1: the next evaluation starts the selection again
-    assert reloaded.offer(1, 3.0, model)
+    assert reloaded.resumed_at(1) is None
+    assert "epoch 1" in reloaded.resumed_at(0)  # resumed from before epoch 1: the redone epochs must beat it
+    assert not reloaded.offer(1, 2.5, model)
+    assert reloaded.offer(1, 1.5, model) and BestWeights(run).score == 1.5
 
 
 def test_flow_run_keeps_its_best_validation_weights(tmp_path):

@@ -43,10 +43,15 @@ class BestWeights:
                 raise RlgenError(f"cannot read {best.path / SCORE_FILE}: {err}; delete {best.path} to start "
                                  "model selection afresh") from None  # fmt: skip
 
-    def forget_after(self, epoch: int) -> None:
-        """On resume from an earlier checkpoint, a best epoch past it belongs to training that is being redone."""
-        if self.epoch > epoch:
-            self.epoch, self.score = 0, self.sign * math.inf
+    def resumed_at(self, epoch: int) -> str | None:
+        """On resume from a checkpoint older than the best epoch, the best weights came from training that is
+        now redone. They are still weights this run trained and scored, so they stay the best until beaten
+        (forgetting them would let the first later evaluation overwrite the only best checkpoint); a note
+        saying so, or None."""
+        if self.epoch <= epoch:
+            return None
+        return (f"the best weights so far (epoch {self.epoch}, {self.metric} {self.score:.4f}) are from training "
+                f"after epoch {epoch} that is now redone; they stay the best until a later evaluation beats them")
 
     def offer(self, epoch: int, score: float, model: nn.Module) -> bool:
         """Keep ``model``'s weights if ``score`` is the best so far (NaN never is); whether it was."""

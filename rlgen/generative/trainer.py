@@ -20,6 +20,7 @@ better)`` or None.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -117,6 +118,7 @@ class GenerativeTrainer:
         self.columns: tuple[str, ...] = getattr(kind, "PROGRESS_COLUMNS", PROGRESS_COLUMNS)
         self.best = self._model_selection()
         self.epoch = self.step = 0
+        self.batches_done = 0  # of the epoch in progress: non-zero only in a checkpoint saved on Ctrl-C
 
     def _model_selection(self) -> BestWeights | None:
         """Best-validation weights when the data has a validation split (likelihood models only), else the
@@ -137,7 +139,8 @@ class GenerativeTrainer:
     def _write_checkpoint(self, directory: Path) -> None:
         torch.save(self.model.state_dict(), directory / MODEL_FILE)
         torch.save(self.learner.state_dict(), directory / LEARNER_FILE)
-        (directory / "state.json").write_text(json.dumps({"epoch": self.epoch, "step": self.step}))
+        state = {"epoch": self.epoch, "step": self.step, "batches_done": self.batches_done}
+        (directory / "state.json").write_text(json.dumps(state))
 
     def checkpoint(self) -> None:
         self.run.checkpoints.save(self.epoch, self._write_checkpoint)
@@ -153,9 +156,12 @@ class GenerativeTrainer:
         except (OSError, RuntimeError, ValueError, KeyError) as err:
             raise RlgenError(f"cannot resume from {checkpoint.path}: {str(err).splitlines()[0]}") from None
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        if self.best is not None:
-            self.best.forget_after(self.epoch)
-        print(f"resuming at epoch {self.epoch} (step {self.step})")
+        self.batches_done = int(state.get("batches_done", 0))
+        note = self.best.resumed_at(self.epoch) if self.best is not None else None
+        if note:
+            print(note)
+        within = f", {self.batches_done} batches into epoch {self.epoch + 1}" if self.batches_done else ""
+        print(f"resuming at epoch {self.epoch}{within} (step {self.step})")
 
     # ---------------------------------------------------------------- loop
 
@@ -174,20 +180,24 @@ class GenerativeTrainer:
             while self.epoch < self.cfg.epochs:
                 started, totals, count = time.perf_counter(), {}, 0
                 batches = self.data.train_batches(self.cfg.batch_size, self.cfg.seed * 100_003 + self.epoch)
-                for x, y in batches:
+                # a run stopped mid-epoch goes on with the batch after the last one it trained on (the epoch's
+                # batch order is fixed by its seed), so the resumed run sees each image once per epoch
+                for x, y in itertools.islice(batches, self.batches_done, None):
                     for key, value in self._train_step(x, y).items():
                         totals[key] = totals.get(key, 0.0) + value * len(x)
                     count += len(x)
+                    self.batches_done += 1
                     if heartbeat.due():
                         self._report_within_epoch(bar, totals, count, time.perf_counter() - started)
                     if stop.signum is not None:
                         self.checkpoint()
                         raise TrainingInterrupted(
-                            f"interrupted in epoch {self.epoch + 1}; checkpoint of epoch {self.epoch} saved; "
-                            f"continue with: rlgen train --resume {self.run.path}"
+                            f"interrupted in epoch {self.epoch + 1} after {self.batches_done} batches; checkpoint "
+                            f"saved; continue with: rlgen train --resume {self.run.path}"
                         )
+                self.batches_done = 0
                 self.epoch += 1
-                row = {"epoch": self.epoch, "step": self.step, **{k: v / count for k, v in totals.items()}}
+                row = {"epoch": self.epoch, "step": self.step, **{k: v / max(count, 1) for k, v in totals.items()}}
                 evaluated = self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs
                 if evaluated:
                     row.update(epoch_metrics(self.model, self.config, self.kind, self.data))
