@@ -325,6 +325,8 @@ def test_pipeline_interrupted_mid_stage_resumes_then_evaluates_with_video(tmp_pa
 
 
 def test_bad_world_model_input_exits_2(tmp_path):
+    negative_seed = run_cli("train", str(CARRACING), "--debug", "--seed", "-1", cwd=tmp_path)
+    assert_user_error(negative_seed, "env.seed must be >= 0")
     assert_user_error(run_cli("train", str(CARRACING), "--set", f"collect.path={tmp_path / 'none'}"), "collect.path")
     frames = tmp_path / "pendulum_frames"
     frames.mkdir()

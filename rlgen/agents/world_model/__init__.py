@@ -26,12 +26,16 @@ __all__ = ["Config", "SEED_KEY", "evaluate", "restart_stage", "train", "validate
 
 
 def validate(config: Config) -> None:
-    """Problems found before a run directory is made: an unknown env, unusable frames, Ray not installed."""
+    """Problems found before a run directory is made: an unknown env, a negative seed, unusable frames, Ray not
+    installed."""
     from rlgen.data.frame_shards import FrameShards
     from rlgen.envs.make import check_env_id
     from rlgen.errors import ConfigError, RlgenError
 
     check_env_id(config.env.id)
+    if config.env.seed < 0:  # seed -1 would train on the held-out evaluation tracks and make CMA-ES unseeded
+        raise ConfigError(f"env.seed must be >= 0 for a world-model run, got {config.env.seed}: its training tracks "
+                          "(1,000,000 + 100,000 * seed + ...) and CMA-ES's seed (seed + 1) need it")  # fmt: skip
     if config.collect.path:
         try:
             shards = FrameShards.open(config.collect.path)
