@@ -239,9 +239,11 @@ def _resumed_run(args: argparse.Namespace, argv: list[str]):  # noqa: ANN202 - (
             raise RlgenError(f"--restart {args.restart}: a {config.kind} run can restart {can}")
         allowed = allowed + stages[args.restart]
     if any(not s.startswith(allowed) for s in args.set):
+        stages = "" if args.restart else ", ".join(getattr(module, "RESTART_STAGES", {}))
+        restart = f"; --restart {stages} starts that stage afresh, where its keys may change" if stages else ""
         raise RlgenError(
             f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "
-            "changed (the checkpoint fixes the rest)"
+            f"changed (the checkpoint fixes the rest){restart}"
         )
     config = load_saved_config(run.config_file, args.set)
     if (args.set or args.restart) and hasattr(module, "validate"):

@@ -15,8 +15,10 @@ from rlgen.runs import RunDir
 
 SEED_KEY = "env.seed"
 RESUME_KEYS = ("controller.generations", "controller.workers", "controller.executor", "controller.address",
-               "controller.eval_every", "controller.eval_episodes")  # fmt: skip
-"""What ``rlgen train --resume RUN --set KEY=VALUE`` may change (e.g. more generations for a finished run)."""
+               "controller.eval_every")  # fmt: skip
+"""What ``rlgen train --resume RUN --set KEY=VALUE`` may change (e.g. more generations for a finished run). Not
+``controller.eval_episodes``: the best evaluation so far is a mean over that many tracks, and a mean over a
+different number would not compare with it (``--restart controller`` starts C afresh with any controller.*)."""
 RESTART_STAGES = {"controller": ("controller.",)}
 """``rlgen train --resume RUN --restart controller``: a new C on the run's V and M; any controller.* may change."""
 DEFAULT_EVAL_EPISODES = 100
