@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -118,6 +119,28 @@ def plot_progress(run_path: Path, ys: dict[str, str], out: Path, *, ylabel: str,
     """Columns of an SB3-based run's ``progress.csv`` (legend labels in ``ys``) against environment steps."""
     return plot_columns(run_path / "progress.csv", PROGRESS_STEPS, ys, out, ylabel=ylabel, xlabel="environment steps",
                         title=title)  # fmt: skip
+
+
+@never_fails
+def plot_confusion(counts, row_labels: list[str], column_labels: list[str], out: Path, *, title: str) -> Path:  # noqa: ANN001
+    """A table of counts (rows: predicted groups, columns: true labels) as a heat map with each count written
+    in its cell."""
+    fig, ax = plt.subplots(figsize=(0.55 * len(column_labels) + 2.5, 0.45 * len(row_labels) + 1.5))
+    ax.imshow(counts, cmap="Blues")
+    top = counts.max() if counts.size else 0
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            colour = "white" if value > top / 2 else "black"
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(len(column_labels)), column_labels)
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    ax.set_xlabel("label")
+    ax.set_title(title)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
 
 
 def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path:  # noqa: ANN001

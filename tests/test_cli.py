@@ -96,6 +96,8 @@ def test_every_run_config_runs_in_debug_mode(tmp_path, config, capsys):
     assert code == 0, capsys.readouterr().err
     if raw["kind"] in GENERATIVE_KINDS:
         assert (tmp_path / "run" / "model.pt").is_file() and (tmp_path / "run" / "samples.png").is_file()
+        if raw["kind"] == "infogan":
+            assert all((tmp_path / "run" / name).is_file() for name in ("code_confusion.png", "traversals.png"))
         assert main(["evaluate", str(tmp_path / "run")]) == 0
         assert main(["sample", str(tmp_path / "run"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
         return

@@ -258,6 +258,17 @@ def test_code_accuracy_uses_hungarian_matching():
     assert code_accuracy(fake_model, data) == 1.0
 
 
+def test_code_confusion_orders_code_values_by_their_matched_label():
+    from rlgen.generative.kind_infogan import matched_accuracy, matched_confusion
+
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    predicted = np.array([2, 2, 1, 0, 0, 1, 1, 2])  # 0s mostly code 2, 1s code 0, 2s code 1
+    confusion, matched = matched_confusion(predicted, labels, 3)
+    assert list(matched) == [2, 0, 1]
+    assert confusion[matched].tolist() == [[2, 0, 1], [0, 2, 0], [1, 0, 2]]  # the matched counts on the diagonal
+    assert matched_accuracy(predicted, labels, 3) == 6 / 8
+
+
 def test_infogan_q_recovers_its_categorical_code():
     from rlgen.data.images import load_image_set
     from rlgen.generative.data_source import InMemoryImages

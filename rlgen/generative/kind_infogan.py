@@ -4,7 +4,7 @@ on the discriminator must recover (:mod:`rlgen.models.infogan`).
 Every ``eval_every`` epochs: the first categorical code used as an unsupervised classifier of the test set
 (accuracy after Hungarian matching of code values to labels), Q's estimate of the information the code
 carries about the real training images (``code_information``, nats; no labels used) and the sample-quality
-metrics. At the end:
+metrics. At the end: ``code_confusion.png`` (code values against test labels),
 ``traversals.png`` (one row per value of the first categorical code, same noise along each column) and
 ``traversal_continuous_<i>.png`` (each continuous code swept over [-2, 2], one row per categorical value).
 """
@@ -97,6 +97,13 @@ def code_accuracy(model, data) -> float:  # noqa: ANN001
 def matched_accuracy(predicted, labels, n_values: int) -> float:  # noqa: ANN001 - integer arrays
     """Accuracy of cluster ids as labels after matching ids to labels one to one (Hungarian algorithm on the
     confusion matrix, ``scipy.optimize.linear_sum_assignment``)."""
+    confusion, matched = matched_confusion(predicted, labels, n_values)
+    return float(confusion[matched, range(len(matched))].sum() / len(labels))
+
+
+def matched_confusion(predicted, labels, n_values: int):  # noqa: ANN001, ANN201 - integer arrays
+    """(counts[cluster id, label], the cluster id matched to each label): the one-to-one matching that
+    maximises the matched counts (``scipy.optimize.linear_sum_assignment``)."""
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
@@ -104,7 +111,24 @@ def matched_accuracy(predicted, labels, n_values: int) -> float:  # noqa: ANN001
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (predicted, labels), 1)
     rows, cols = linear_sum_assignment(-confusion)
-    return float(confusion[rows, cols].sum() / len(labels))
+    matched = np.empty(k, dtype=np.int64)
+    matched[cols] = rows
+    return confusion, matched
+
+
+def plot_code_confusion(model, data, run) -> None:  # noqa: ANN001
+    """code_confusion.png: test images counted by the first categorical code's value (rows, ordered by the
+    label each value is matched to) and their label (columns); off-diagonal cells show merged or split
+    classes."""
+    from rlgen.plots import plot_confusion
+
+    images, labels = data.test.tensors()
+    confusion, matched = matched_confusion(model.predict_code(images).numpy(), labels.numpy(), model.categorical[0])
+    accuracy = confusion[matched, range(len(matched))].sum() / len(labels)
+    rows = [f"code {value} -> {label}" for label, value in enumerate(matched)]
+    title = f"code accuracy {100 * accuracy:.1f}% (Hungarian matching)"
+    plot_confusion(confusion[matched], rows, [str(label) for label in range(len(matched))], run / "code_confusion.png",
+                   title=title)  # fmt: skip
 
 
 def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN001
@@ -117,10 +141,13 @@ def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN
     return metrics
 
 
-def extra_images(model, test_images, run, levels: int, samples: int) -> None:  # noqa: ANN001
-    """Traversal grids of the codes (fixed noise per column); none when ``samples`` is 0."""
+def extra_images(model, data, run, levels: int, samples: int) -> None:  # noqa: ANN001
+    """code_confusion.png on a labelled test set; traversal grids of the codes (fixed noise per column), none
+    when ``samples`` is 0."""
     import torch
 
+    if model.categorical and hasattr(data, "test"):
+        plot_code_confusion(model, data, run)
     if not samples:
         return
 

@@ -111,7 +111,7 @@ def reconstruction_mse(model, x):  # noqa: ANN001, ANN201 - VAE, Tensor -> Tenso
     return error.pow(2).flatten(1).mean(1)
 
 
-def extra_images(model, test_images, run, levels: int, samples: int) -> None:  # noqa: ANN001
+def extra_images(model, data, run, levels: int, samples: int) -> None:  # noqa: ANN001
     """reconstructions.png: test images (odd rows) above their reconstructions (even rows): draws from p(x|z),
     or with an auxiliary decoder r(x|z) its noise-free location (what z carries). Only a PixelCNN decoder
     without r has to sample pixel by pixel; with ``samples`` 0 it is skipped."""
@@ -122,7 +122,7 @@ def extra_images(model, test_images, run, levels: int, samples: int) -> None:  #
     typical = model.aux_head is not None
     if model.pixelcnn is not None and not typical and not samples:
         return
-    x = test_images[:32]
+    x = data.test_head(32)[0]
     rows = [t for i in range(0, 32, 8) for t in (x[i : i + 8], model.reconstruct(x[i : i + 8], typical=typical))]
     save_image_grid(torch.cat(rows), levels, run / "reconstructions.png")
 

@@ -2,7 +2,7 @@
 (DESIGN.md): ``loss(x, labels) -> (loss, metrics with "bits_per_dim")`` and ``sample(n[, temperature])``.
 
 A kind module (``rlgen.generative.kind_vae`` ...) supplies ``build_model(config, image_shape, levels)`` and may
-supply ``final_metrics(model, config, test_images) -> dict``, ``extra_images(model, test_images, run, levels, samples)``
+supply ``final_metrics(model, config, test_images) -> dict``, ``extra_images(model, data, run, levels, samples)``
 (``samples``: the run's ``train.samples``; 0 asks the kind to skip images that need sampling)
 and, for models not trained by maximum likelihood (GANs), ``make_learner(model, config, data)`` (an object with
 ``step(x, y) -> metrics``, ``state_dict()`` and ``load_state_dict()``), ``epoch_metrics(model, config, data)``
@@ -265,8 +265,7 @@ class GenerativeTrainer:
             save_image_grid(sample_images(self.model, self.config, self.cfg.samples), self.data.levels,
                             self.run / "samples.png")  # fmt: skip
         if hasattr(self.kind, "extra_images"):
-            self.kind.extra_images(self.model, self.data.test_head(32)[0], self.run, self.data.levels,
-                                   self.cfg.samples)  # fmt: skip
+            self.kind.extra_images(self.model, self.data, self.run, self.data.levels, self.cfg.samples)
         default_plots = {"bits_per_dim": tuple(c for c in self.columns if c.endswith("bits_per_dim"))}
         for name, columns in getattr(self.kind, "PLOTS", default_plots).items():
             plot_columns(self.run / "progress.csv", "epoch", list(columns), self.run.plots / f"{name}.png",
