@@ -136,11 +136,7 @@ def plot_confusion(counts, row_labels: list[str], column_labels: list[str], out:
     ax.set_yticks(range(len(row_labels)), row_labels)
     ax.set_xlabel("label")
     ax.set_title(title)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _write_figure(fig, out)
 
 
 def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path:  # noqa: ANN001
@@ -151,6 +147,10 @@ def _save(fig, ax, out: Path, *, xlabel: str, ylabel: str, title: str) -> Path: 
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
+    return _write_figure(fig, out)
+
+
+def _write_figure(fig, out: Path) -> Path:  # noqa: ANN001
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
