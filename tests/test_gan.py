@@ -253,7 +253,7 @@ def test_code_accuracy_uses_hungarian_matching():
 
     labels = torch.arange(10).repeat(5)
     permutation = torch.tensor(np.random.default_rng(0).permutation(10))
-    fake_model = SimpleNamespace(categorical=(10,), predict_code=lambda images: permutation[labels])
+    fake_model = SimpleNamespace(categorical=(10,), predict_code=lambda images, averaged: permutation[labels])
     data = SimpleNamespace(test=SimpleNamespace(tensors=lambda: (torch.zeros(50, 1, 8, 8), labels)))
     assert code_accuracy(fake_model, data) == 1.0
 
@@ -294,6 +294,49 @@ def test_infogan_q_recovers_its_categorical_code():
     torch.set_num_threads(threads)
     accuracy = float((predicted == cats[:, 0]).float().mean())
     assert accuracy > 0.5, accuracy  # chance is 0.1
+
+
+def test_averaged_q_follows_the_live_q_and_takes_its_batch_norm_statistics_from_real_images():
+    """model.d_ema_decay for InfoGAN: the trunk and Q head are averaged (Salimans et al. 2016's test-time
+    averaging), start equal to the live ones, and get standing batch-norm statistics from real images."""
+    from rlgen.data.images import load_image_set
+    from rlgen.generative.data_source import InMemoryImages
+    from rlgen.generative.gan_learner import GanLearner
+    from rlgen.generative.kind_infogan import build_model
+    from rlgen.models.likelihoods import to_unit
+
+    torch.manual_seed(0)
+    overrides = ["model.z_dim=16", "model.d_ema_decay=0.9", "model.fc_hidden=[32]", "model.init_std=0.02"]
+    config = load_run_config(CONFIGS / "infogan_digits.yaml", overrides=overrides)
+    train = load_image_set("digits", "train")
+    model = build_model(config, train.shape, train.levels)
+    images, labels = train.tensors()
+    live, averaged = model._q_network(averaged=False), model._q_network(averaged=True)
+    assert all(torch.equal(a, b) for a, b in zip(averaged.parameters(), live.parameters(), strict=True))
+    before = {k: v.clone() for k, v in model.ema_q_head.state_dict().items()}
+    learner = GanLearner(model, config, InMemoryImages(train, load_image_set("digits", "test")))
+    for _ in range(30):
+        idx = torch.randint(len(images), (64,))
+        learner.step(images[idx], labels[idx])
+    moved = [not torch.equal(v, before[k]) for k, v in model.ema_q_head.state_dict().items() if v.is_floating_point()]
+    assert any(moved)
+    assert any(not torch.equal(a, b) for a, b in zip(averaged.parameters(), live.parameters(), strict=True))
+
+    rng = torch.get_rng_state()
+    model.refresh_averaged_q(images)
+    assert torch.equal(torch.get_rng_state(), rng)
+    norm = next(m for m in model.ema_discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    features = {}
+    hook = norm.register_forward_hook(lambda module, args, out: features.setdefault("x", args[0]))
+    with torch.no_grad():
+        averaged.eval()
+        averaged(to_unit(images, train.levels))
+    hook.remove()
+    real_mean = features["x"].mean((0, 2, 3))  # over all real images; the standing mean is over 1,024 of them
+    assert torch.allclose(norm.running_mean, real_mean, atol=0.05 * real_mean.abs().max())
+    probabilities = model.code_probabilities(images[:50])
+    assert probabilities.shape == (50, 10) and torch.allclose(probabilities.sum(1), torch.ones(50))
+    assert not torch.allclose(probabilities, model.code_probabilities(images[:50], averaged=False))
 
 
 def test_fully_connected_layers_and_a_separate_discriminator_learning_rate():

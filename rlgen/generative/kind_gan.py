@@ -52,7 +52,8 @@ class GANModelConfig:
     ema_decay: float = 0.999
     """Polyak/EMA average of the generator used for samples and metrics (0: the raw generator)."""
     d_ema_decay: float = 0.0
-    """EMA of the discriminator used to measure the semi-supervised test error (0: the raw discriminator)."""
+    """EMA of the discriminator used to measure the semi-supervised test error, and for InfoGAN of the
+    discriminator trunk and Q head used for the code accuracy and information (0: the raw ones)."""
     adam_beta1: float = 0.5
     """Adam's beta1 for both players (0.5 as DCGAN and the original code)."""
     d_learning_rate: float | None = None

@@ -4,9 +4,11 @@ on the discriminator must recover (:mod:`rlgen.models.infogan`).
 Every ``eval_every`` epochs: the first categorical code used as an unsupervised classifier of the test set
 (accuracy after Hungarian matching of code values to labels), Q's estimate of the information the code
 carries about the real training images (``code_information``, nats; no labels used) and the sample-quality
-metrics. At the end: ``code_confusion.png`` (code values against test labels),
-``traversals.png`` (one row per value of the first categorical code, same noise along each column) and
-``traversal_continuous_<i>.png`` (each continuous code swept over [-2, 2], one row per categorical value).
+metrics. With ``model.d_ema_decay`` > 0 both come from the averaged Q (:mod:`rlgen.models.infogan`), and the
+live Q's are logged beside them (``live_code_accuracy``, ``live_code_information``). At the end:
+``code_confusion.png`` (code values against test labels), ``traversals.png`` (one row per value of the first
+categorical code, same noise along each column) and ``traversal_continuous_<i>.png`` (each continuous code
+swept over [-2, 2], one row per categorical value).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from rlgen.generative import kind_gan as gan
 from rlgen.generative.config import GenerativeRunConfig, TrainSection
 
 SEED_KEY = common.SEED_KEY
-PROGRESS_COLUMNS = (*gan.PROGRESS_COLUMNS[:-1], "code_information", "seconds")
-PLOTS = {**gan.PLOTS, "code_accuracy": ("code_accuracy",), "code_information": ("code_information",)}
+LIVE_COLUMNS = ("live_code_accuracy", "live_code_information")
+"""With ``model.d_ema_decay`` > 0: the code's accuracy and information through the live (not averaged) Q."""
+PROGRESS_COLUMNS = (*gan.PROGRESS_COLUMNS[:-1], "code_information", *LIVE_COLUMNS, "seconds")
+PLOTS = {**gan.PLOTS, "code_accuracy": ("code_accuracy", LIVE_COLUMNS[0]),
+         "code_information": ("code_information", LIVE_COLUMNS[1])}  # fmt: skip
 TRAVERSAL_STEPS = 10
 
 
@@ -72,26 +77,26 @@ class Config(GenerativeRunConfig):
 
 
 def build_model(config: Config, image_shape, levels: int):  # noqa: ANN201 - InfoGAN
-    from rlgen.models.gan import normal_init
     from rlgen.models.infogan import InfoGAN
 
     m = config.model
     latent = m.z_dim + sum(m.categorical) + m.continuous
     generator, discriminator = gan.build_networks(config, image_shape, latent, 1)
     model = InfoGAN(generator, discriminator, levels, noise_dim=m.z_dim, categorical=m.categorical,
-                    continuous=m.continuous, ema_decay=m.ema_decay)  # fmt: skip
+                    continuous=m.continuous, ema_decay=m.ema_decay, d_ema_decay=m.d_ema_decay)  # fmt: skip
     if m.init_std is not None:
-        normal_init(model.q_head, m.init_std)
+        model.init_q_head(m.init_std)
     return model
 
 
 make_learner = gan.make_learner
 
 
-def code_accuracy(model, data) -> float:  # noqa: ANN001
-    """The first categorical code as a classifier of the test set (:func:`matched_accuracy`)."""
+def code_accuracy(model, data, averaged: bool = True) -> float:  # noqa: ANN001
+    """The first categorical code as a classifier of the test set (:func:`matched_accuracy`); through the
+    averaged Q when the model keeps one and ``averaged``."""
     images, labels = data.test.tensors()
-    return matched_accuracy(model.predict_code(images).numpy(), labels.numpy(), model.categorical[0])
+    return matched_accuracy(model.predict_code(images, averaged=averaged).numpy(), labels.numpy(), model.categorical[0])
 
 
 def matched_accuracy(predicted, labels, n_values: int) -> float:  # noqa: ANN001 - integer arrays
@@ -136,8 +141,13 @@ def epoch_metrics(model, config: Config, data) -> dict[str, float]:  # noqa: ANN
 
     metrics = gan.quality(model, config, data)
     if model.categorical and hasattr(data, "test"):
+        train_images = torch.from_numpy(data.train.images)  # uint8: no copy
+        model.refresh_averaged_q(train_images)
         metrics["code_accuracy"] = code_accuracy(model, data)
-        metrics["code_information"] = model.code_information(torch.from_numpy(data.train.images))  # uint8: no copy
+        metrics["code_information"] = model.code_information(train_images)
+        if model.ema_q_head is not None:
+            metrics[LIVE_COLUMNS[0]] = code_accuracy(model, data, averaged=False)
+            metrics[LIVE_COLUMNS[1]] = model.code_information(train_images, averaged=False)
     return metrics
 
 

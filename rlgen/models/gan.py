@@ -224,10 +224,10 @@ class GAN(nn.Module):
         """Update the averaged generator (and discriminator, when kept)."""
         t = int(self.ema_updates)
         if self.ema_generator is not None:
-            _average_into(self.ema_generator, self.generator, warmed_decay(self.ema_decay, t))
+            average_into(self.ema_generator, self.generator, warmed_decay(self.ema_decay, t))
             self._standing_statistics_stale = True
         if self.ema_discriminator is not None:
-            _average_into(self.ema_discriminator, self.discriminator, warmed_decay(self.d_ema_decay, t))
+            average_into(self.ema_discriminator, self.discriminator, warmed_decay(self.d_ema_decay, t))
         self.ema_updates += 1
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:  # noqa: ANN002 - nn.Module's
@@ -299,7 +299,7 @@ def standing_statistics(generator: nn.Module, sample_z) -> None:  # noqa: ANN001
 
 
 @torch.no_grad()
-def _average_into(average: nn.Module, module: nn.Module, decay: float) -> None:
+def average_into(average: nn.Module, module: nn.Module, decay: float) -> None:
     """theta_avg <- decay * theta_avg + (1 - decay) * theta; buffers (batch-norm statistics, weight-norm
     initialisation state) are copied (the averaged generator's batch-norm statistics are then recomputed
     by :func:`standing_statistics` before use)."""

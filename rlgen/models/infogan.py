@@ -5,10 +5,17 @@ discriminator's trunk that recovers c from G(z, c); the variational lower bound 
 Codes: ``categorical`` codes (one-hot, uniform over their values; Q predicts logits) and ``continuous``
 codes (uniform in [-1, 1]; Q predicts a factored Gaussian's mean with the standard deviation fixed at 1,
 as the original code's MNIST set-up does, so log Q is a scaled squared error).
+
+With ``d_ema_decay`` > 0 the discriminator's trunk and the Q head are also kept as a Polyak/EMA average, and
+Q's predictions on real images (the code as a classifier, the code information) use the average: the test-time
+parameter averaging of Salimans et al. 2016 (Section 3.3 / the improved-GAN code's semi-supervised
+classifier), here for Q. Its batch-norm statistics are recomputed on real training images before use
+(standing statistics, BigGAN Appendix C.1), since the live statistics belong to the live weights.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -16,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rlgen.models import gan
 from rlgen.models.gan import GAN, Discriminator, Generator
 
 
@@ -38,12 +46,46 @@ class InfoGAN(GAN):
     """A :class:`GAN` whose generator input is [z, one-hot categorical codes, continuous codes]."""
 
     def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, noise_dim: int,
-                 categorical: Sequence[int], continuous: int, ema_decay: float = 0.999):  # fmt: skip
-        super().__init__(generator, discriminator, levels, ema_decay=ema_decay)
+                 categorical: Sequence[int], continuous: int, ema_decay: float = 0.999,
+                 d_ema_decay: float = 0.0):  # fmt: skip
+        super().__init__(generator, discriminator, levels, ema_decay=ema_decay, d_ema_decay=d_ema_decay)
         if generator.z_dim != noise_dim + sum(categorical) + continuous:
             raise ValueError("the generator's input must be noise_dim + sum(categorical) + continuous")
         self.noise_dim, self.categorical, self.continuous = noise_dim, tuple(categorical), continuous
         self.q_head = QHead(discriminator.feature_dim, categorical, continuous)
+        self.ema_q_head = copy.deepcopy(self.q_head).requires_grad_(False) if d_ema_decay > 0 else None
+
+    def init_q_head(self, std: float) -> None:
+        """N(0, std) weights for the Q head (and its average)."""
+        gan.normal_init(self.q_head, std)
+        if self.ema_q_head is not None:
+            self.ema_q_head.load_state_dict(self.q_head.state_dict())
+
+    def update_ema(self) -> None:
+        """Update the averaged generator, and the averaged discriminator trunk and Q head when kept."""
+        t = int(self.ema_updates)
+        super().update_ema()
+        if self.ema_q_head is not None:
+            gan.average_into(self.ema_q_head, self.q_head, gan.warmed_decay(self.d_ema_decay, t))
+
+    def _q_network(self, averaged: bool) -> nn.Module:
+        """images in [-1, 1] -> Q's outputs, through the averaged trunk and head when kept and ``averaged``."""
+        if averaged and self.ema_q_head is not None:
+            return _QNetwork(self.ema_discriminator, self.ema_q_head)
+        return _QNetwork(self.discriminator, self.q_head)
+
+    def refresh_averaged_q(self, images: Tensor) -> None:
+        """Standing batch-norm statistics of the averaged trunk and Q head from 1,024 of these (real, integer)
+        images; nothing without averages. Call before predicting with the average."""
+        from rlgen.models.likelihoods import to_unit
+
+        if self.ema_q_head is None:
+            return
+
+        def real_batch(n: int) -> Tensor:
+            return to_unit(images[torch.randint(len(images), (n,))], self.levels)
+
+        gan.standing_statistics(self._q_network(averaged=True), real_batch)
 
     def sample_codes(self, n: int) -> tuple[Tensor, Tensor]:
         """(categorical code values (n, n_categorical) as integers, continuous codes (n, continuous))."""
@@ -78,22 +120,23 @@ class InfoGAN(GAN):
         return loss
 
     @torch.no_grad()
-    def code_probabilities(self, images: Tensor, code: int = 0, batch_size: int = 1000) -> Tensor:
-        """Q(c | x) of categorical code ``code`` for integer images (eval mode), in batches."""
+    def code_probabilities(self, images: Tensor, code: int = 0, batch_size: int = 1000,
+                           averaged: bool = True) -> Tensor:  # fmt: skip
+        """Q(c | x) of categorical code ``code`` for integer images (eval mode), in batches; with the averaged
+        trunk and Q head when the model keeps them and ``averaged`` (see :meth:`refresh_averaged_q`)."""
         from rlgen.models.likelihoods import to_unit
 
-        was = self.training
+        network, was = self._q_network(averaged), self.training
         self.eval()
-        chunks = [self.q_head(self.discriminator.features(to_unit(part, self.levels)))[0][code].softmax(1)
-                  for part in images.split(batch_size)]  # fmt: skip
+        chunks = [network(to_unit(part, self.levels))[0][code].softmax(1) for part in images.split(batch_size)]
         self.train(was)
         return torch.cat(chunks)
 
-    def predict_code(self, images: Tensor, code: int = 0) -> Tensor:
+    def predict_code(self, images: Tensor, code: int = 0, averaged: bool = True) -> Tensor:
         """The most likely value of categorical code ``code`` for integer images (Q on real data)."""
-        return self.code_probabilities(images, code).argmax(1)
+        return self.code_probabilities(images, code, averaged=averaged).argmax(1)
 
-    def code_information(self, images: Tensor, code: int = 0) -> float:
+    def code_information(self, images: Tensor, code: int = 0, averaged: bool = True) -> float:
         """Q's estimate of the mutual information between categorical code ``code`` and real images, in nats:
         H(E_x[Q(c | x)]) - E_x[H(Q(c | x))] (the information-maximisation clustering criterion of Bridle et
         al. 1992 and Krause et al. 2010). It needs no labels. It is log k when Q assigns every image to one
@@ -101,4 +144,15 @@ class InfoGAN(GAN):
         images (two code values sharing a digit) or leaves values unused."""
         from rlgen.models.information import label_information
 
-        return float(label_information(self.code_probabilities(images, code).double()))
+        return float(label_information(self.code_probabilities(images, code, averaged=averaged).double()))
+
+
+class _QNetwork(nn.Module):
+    """A discriminator trunk and a Q head as one module: images -> Q's outputs."""
+
+    def __init__(self, discriminator: Discriminator, q_head: QHead):
+        super().__init__()
+        self.discriminator, self.q_head = discriminator, q_head
+
+    def forward(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
+        return self.q_head(self.discriminator.features(x))
