@@ -442,7 +442,7 @@ def test_code_information_is_log_k_for_a_confident_balanced_q_and_lower_when_two
     from rlgen.models.infogan import InfoGAN
 
     def information(probs: torch.Tensor) -> float:
-        stub = SimpleNamespace(code_probabilities=lambda images, code=0: probs)
+        stub = SimpleNamespace(code_probabilities=lambda images, code=0, averaged=True: probs)
         return InfoGAN.code_information(stub, torch.zeros(len(probs)))
 
     confident = F.one_hot(torch.arange(10).repeat_interleave(10), 10).float()  # 10 images per value
