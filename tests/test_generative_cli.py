@@ -113,7 +113,9 @@ def test_ctrl_c_mid_epoch_resumes_with_the_next_batch(tmp_path, monkeypatch):
     with pytest.raises(TrainingInterrupted, match="epoch 1 after 4 batches"):
         trainer.GenerativeTrainer(config, interrupted, kind_vae).train()
     state = json.loads((interrupted.checkpoints.get().path / "state.json").read_text())
-    assert state == {"epoch": 0, "step": 4, "batches_done": 4}
+    assert {key: state[key] for key in ("epoch", "step", "batches_done", "batch_size")} == {
+        "epoch": 0, "step": 4, "batches_done": 4, "batch_size": 20}  # fmt: skip
+    assert state["epoch_images"] == 80 and set(state["epoch_totals"]) == {"train_bits_per_dim"}
     before = seen[-1]
     interrupt_at["step"] = -1
     seen.append([])

@@ -88,24 +88,22 @@ def test_gans_refuse_a_validation_split(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
-    """Validation bits/dim scripted to be best at epoch 2 of 4: model.pt must hold epoch 2's weights."""
-    from rlgen import cli
+def script_validation(monkeypatch, scores: list[float]) -> list[dict[str, torch.Tensor]]:
+    """Validation bits/dim read from ``scores`` in turn; the list it returns gets the weights each was given
+    for (the test set's bits/dim stay real)."""
     from rlgen.generative import trainer
     from rlgen.generative.data_source import InMemoryImages
 
     class ValidationBatches(list):
         pass
 
-    real_bits, real_batches = trainer.test_bits_per_dim, InMemoryImages.validation_batches
-    scripted = iter([3.0, 1.0, 2.0, 2.5])
-    snapshots = {}
+    real_bits, real_batches, snapshots = trainer.test_bits_per_dim, InMemoryImages.validation_batches, []
 
     def bits_scripted(model, batches):
         if not isinstance(batches, ValidationBatches):
             return real_bits(model, batches)
-        snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
-        return next(scripted)
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return scores[len(snapshots) - 1]
 
     def tagged(self, batch_size):
         batches = real_batches(self, batch_size)
@@ -113,6 +111,14 @@ def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer, "test_bits_per_dim", bits_scripted)
     monkeypatch.setattr(InMemoryImages, "validation_batches", tagged)
+    return snapshots
+
+
+def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
+    """Validation bits/dim scripted to be best at epoch 2 of 4: model.pt must hold epoch 2's weights."""
+    from rlgen import cli
+
+    snapshots = script_validation(monkeypatch, [3.0, 1.0, 2.0, 2.5])
     run = tmp_path / "run"
     code = cli.main(["train", str(CONFIGS / "realnvp_digits.yaml"), "--debug", "--run-dir", str(run),
                      "--set", "data.validation=0.2", "--set", "train.epochs=4"])  # fmt: skip
@@ -120,8 +126,31 @@ def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
     metrics = json.loads((run / "metrics.json").read_text())
     assert (metrics["best_epoch"], metrics["val_bits_per_dim"]) == (2, 1.0)
     final = torch.load(run / "model.pt", weights_only=True)
-    assert all(torch.equal(final[k], snapshots[2][k]) for k in final)
-    assert not all(torch.equal(final[k], snapshots[4][k]) for k in final)
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[3][k]) for k in final)
+
+
+def test_best_weights_beat_a_redone_last_epoch_after_a_resume_from_before_them(tmp_path, monkeypatch):
+    """Killed after epoch 2 was scored best but before its checkpoint: the resumed run redoes epoch 2, scores it
+    worse, and model.pt must still hold the first epoch 2's weights, which metrics.json names."""
+    from rlgen import cli
+
+    snapshots = script_validation(monkeypatch, [3.0, 1.0, 2.0])
+    run = tmp_path / "run"
+    args = ["--set", "data.validation=0.2", "--set", "train.epochs=2", "--set", "train.checkpoint_every=1"]
+    assert cli.main(["train", str(CONFIGS / "realnvp_digits.yaml"), "--debug", "--run-dir", str(run), *args]) == 0
+    checkpoints = RunDir(run).checkpoints
+    epoch_1 = next(p for p in (run / "checkpoints").glob("step_*") if p.name.endswith("1"))
+    pointer = json.loads((run / "checkpoints" / "latest.json").read_text())
+    (run / "checkpoints" / "latest.json").write_text(json.dumps({**pointer, "dir": epoch_1.name, "step": 1}))
+    assert checkpoints.get().step == 1 and checkpoints.get("best").step == 2
+    assert cli.main(["train", "--resume", str(run)]) == 0
+    assert len(snapshots) == 3  # epoch 2 was redone and scored 2.0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (metrics["best_epoch"], metrics["val_bits_per_dim"]) == (2, 1.0)
+    final = torch.load(run / "model.pt", weights_only=True)
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[2][k]) for k in final)
 
 
 def test_infogan_keeps_its_most_informative_weights(tmp_path, monkeypatch):

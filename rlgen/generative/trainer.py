@@ -22,7 +22,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from rlgen.errors import RlgenError, TrainingDiverged, TrainingInterrupted
 from rlgen.generative.common import reject_validation_split
 from rlgen.generative.data_source import Batch, DataSource, load_data_source
 from rlgen.generative.model_selection import MODEL_FILE, BestWeights, load_weights
+from rlgen.generative.partial_epoch import PartialEpoch
 from rlgen.plots import plot_columns, save_image_grid
 from rlgen.progress import Heartbeat, append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
@@ -118,7 +118,7 @@ class GenerativeTrainer:
         self.columns: tuple[str, ...] = getattr(kind, "PROGRESS_COLUMNS", PROGRESS_COLUMNS)
         self.best = self._model_selection()
         self.epoch = self.step = 0
-        self.batches_done = 0  # of the epoch in progress: non-zero only in a checkpoint saved on Ctrl-C
+        self.partial = PartialEpoch()  # the epoch in progress: non-empty only in a checkpoint saved on Ctrl-C
 
     def _model_selection(self) -> BestWeights | None:
         """Best-validation weights when the data has a validation split (likelihood models only), else the
@@ -139,7 +139,7 @@ class GenerativeTrainer:
     def _write_checkpoint(self, directory: Path) -> None:
         torch.save(self.model.state_dict(), directory / MODEL_FILE)
         torch.save(self.learner.state_dict(), directory / LEARNER_FILE)
-        state = {"epoch": self.epoch, "step": self.step, "batches_done": self.batches_done}
+        state = {"epoch": self.epoch, "step": self.step, **self.partial.state(self.cfg)}
         (directory / "state.json").write_text(json.dumps(state))
 
     def checkpoint(self) -> None:
@@ -156,11 +156,12 @@ class GenerativeTrainer:
         except (OSError, RuntimeError, ValueError, KeyError) as err:
             raise RlgenError(f"cannot resume from {checkpoint.path}: {str(err).splitlines()[0]}") from None
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.batches_done = int(state.get("batches_done", 0))
-        note = self.best.resumed_at(self.epoch) if self.best is not None else None
-        if note:
-            print(note)
-        within = f", {self.batches_done} batches into epoch {self.epoch + 1}" if self.batches_done else ""
+        self.partial, note = PartialEpoch.resumed(state, self.cfg, self.epoch)
+        notes = [note, self.best.resumed_at(self.epoch) if self.best is not None else None]
+        for line in filter(None, notes):
+            print(line)
+        done = self.partial.batches_done
+        within = f", {done} batches into epoch {self.epoch + 1}" if done else ""
         print(f"resuming at epoch {self.epoch}{within} (step {self.step})")
 
     # ---------------------------------------------------------------- loop
@@ -178,31 +179,28 @@ class GenerativeTrainer:
         bar, heartbeat = self._progress_bar(), Heartbeat()
         with StopRequest() as stop:
             while self.epoch < self.cfg.epochs:
-                started, totals, count = time.perf_counter(), {}, 0
+                epoch = self.partial.start()
                 batches = self.data.train_batches(self.cfg.batch_size, self.cfg.seed * 100_003 + self.epoch)
                 # a run stopped mid-epoch goes on with the batch after the last one it trained on (the epoch's
                 # batch order is fixed by its seed), so the resumed run sees each image once per epoch
-                for x, y in itertools.islice(batches, self.batches_done, None):
-                    for key, value in self._train_step(x, y).items():
-                        totals[key] = totals.get(key, 0.0) + value * len(x)
-                    count += len(x)
-                    self.batches_done += 1
+                for x, y in itertools.islice(batches, epoch.batches_done, None):
+                    epoch.add(self._train_step(x, y), len(x))
                     if heartbeat.due():
-                        self._report_within_epoch(bar, totals, count, time.perf_counter() - started)
+                        self._report_within_epoch(bar, epoch)
                     if stop.signum is not None:
                         self.checkpoint()
                         raise TrainingInterrupted(
-                            f"interrupted in epoch {self.epoch + 1} after {self.batches_done} batches; checkpoint "
-                            f"saved; continue with: rlgen train --resume {self.run.path}"
+                            f"interrupted in epoch {self.epoch + 1} after {epoch.batches_done} batches; "
+                            f"checkpoint saved; continue with: rlgen train --resume {self.run.path}"
                         )
-                self.batches_done = 0
+                self.partial = PartialEpoch()
                 self.epoch += 1
-                row = {"epoch": self.epoch, "step": self.step, **{k: v / max(count, 1) for k, v in totals.items()}}
+                row = {"epoch": self.epoch, "step": self.step, **epoch.means()}
                 evaluated = self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.epochs
                 if evaluated:
                     row.update(epoch_metrics(self.model, self.config, self.kind, self.data))
                     self._select(row)
-                row["seconds"] = round(time.perf_counter() - started, 3)
+                row["seconds"] = round(epoch.seconds(), 3)
                 append_csv_row(self.run / "progress.csv", row, self.columns)
                 self._report(bar, row, evaluated)
                 if self.epoch % self.cfg.checkpoint_every == 0 or self.epoch == self.cfg.epochs:
@@ -224,8 +222,10 @@ class GenerativeTrainer:
         """Load the best weights for model.pt and the final metrics; what to add to metrics.json."""
         if self.best is None or not self.best.epoch:
             return {}
+        # loaded even when the best epoch is the last one: after a resume from an older checkpoint, the last
+        # epoch may have been redone and scored below the weights kept before the resume
+        self.best.load_into(self.model)
         if self.best.epoch != self.epoch:
-            self.best.load_into(self.model)
             print(f"keeping the weights of epoch {self.best.epoch} (best {self.best.metric} {self.best.score:.4f}); "
                   "the last epoch's: --checkpoint last")  # fmt: skip
         return {"best_epoch": self.best.epoch, self.best.metric: self.best.score}
@@ -243,10 +243,10 @@ class GenerativeTrainer:
         elif evaluated:
             print(f"epoch {row['epoch']}: {text}", flush=True)
 
-    def _report_within_epoch(self, bar, totals: dict[str, float], count: int, seconds: float) -> None:  # noqa: ANN001
+    def _report_within_epoch(self, bar, epoch: PartialEpoch) -> None:  # noqa: ANN001
         """A long epoch's progress so far (every minute): images seen, running means, images per second."""
-        text = ", ".join(f"{key} {value / count:.3f}" for key, value in totals.items())
-        line = f"{count}/{self.data.train_count} images, {text} ({count / seconds:.1f} images/s)"
+        text = ", ".join(f"{key} {value:.3f}" for key, value in epoch.means().items())
+        line = f"{epoch.count}/{self.data.train_count} images, {text} ({epoch.count / epoch.seconds():.1f} images/s)"
         if bar is not None:
             bar.set_postfix_str(line)
         else:
