@@ -91,9 +91,7 @@ class CheckpointStore:
         tmp.mkdir()
         try:
             write(tmp)
-            final = self.root / f"{'best' if tag == 'best' else 'step'}_{step:012d}"
-            if final.exists():
-                shutil.rmtree(final)
+            final = self._fresh_name(f"{'best' if tag == 'best' else 'step'}_{step:012d}")
             os.replace(tmp, final)
         finally:
             if tmp.exists():
@@ -102,6 +100,16 @@ class CheckpointStore:
         atomic_write_text(self.root / f"{tag}.json", json.dumps(pointer))
         self._prune()
         return Checkpoint(final, step)
+
+    def _fresh_name(self, name: str) -> Path:
+        """``name``, or ``name.1``, ``name.2`` ... when a checkpoint of that step is already there (a Ctrl-C
+        checkpoint mid-epoch shares its epoch number with the one before it): the one a pointer names is never
+        removed before the pointer moves, so a kill in between leaves a usable checkpoint."""
+        path, n = self.root / name, 0
+        while path.exists():
+            n += 1
+            path = self.root / f"{name}.{n}"
+        return path
 
     def get(self, tag: str = "latest") -> Checkpoint | None:
         """The checkpoint ``tag`` points at, or None when there is none."""

@@ -104,3 +104,27 @@ def test_progress_rows_follow_an_existing_files_header(tmp_path):
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [row["seconds"] for row in rows] == ["3.0", "2.0"] and list(rows[1]) == ["epoch", "loss", "seconds"]
+
+
+def test_a_second_checkpoint_of_the_same_step_never_removes_the_first_before_the_pointer_moves(tmp_path, monkeypatch):
+    """A Ctrl-C checkpoint mid-epoch has the number of the epoch before it; a kill while it is being put in
+    place must leave the earlier checkpoint of that number where latest.json points."""
+    import os
+
+    from rlgen import runs
+
+    store = CheckpointStore(tmp_path, keep=2)
+    store.save(3, write_marker("end of epoch 3"))
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.save(3, write_marker("mid epoch 4"))
+    assert (store.get().path / "model.txt").read_text() == "end of epoch 3"
+    monkeypatch.setattr(runs.os, "replace", os.replace)
+    again = store.save(3, write_marker("mid epoch 4"))
+    assert (store.get().path / "model.txt").read_text() == "mid epoch 4" and again.path.name == "step_000000000003.1"
+    store.save(4, write_marker("end of epoch 4"))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["step_000000000003.1", "step_000000000004"]
