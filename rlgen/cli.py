@@ -238,8 +238,11 @@ def _resumed_run(args: argparse.Namespace, argv: list[str]):  # noqa: ANN202 - (
             can = f"only {', '.join(stages)}" if stages else "no stage"
             raise RlgenError(f"--restart {args.restart}: a {config.kind} run can restart {can}")
         allowed = allowed + stages[args.restart]
-    if any(not s.startswith(allowed) for s in args.set):
-        stages = "" if args.restart else ", ".join(getattr(module, "RESTART_STAGES", {}))
+    refused = [s for s in args.set if not s.startswith(allowed)]
+    if refused:
+        stages = "" if args.restart else ", ".join(
+            stage for stage, prefixes in getattr(module, "RESTART_STAGES", {}).items()
+            if any(s.startswith(prefixes) for s in refused))  # fmt: skip
         restart = f"; --restart {stages} starts that stage afresh, where its keys may change" if stages else ""
         raise RlgenError(
             f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "

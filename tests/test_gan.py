@@ -339,6 +339,47 @@ def test_averaged_q_follows_the_live_q_and_takes_its_batch_norm_statistics_from_
     assert not torch.allclose(probabilities, model.code_probabilities(images[:50], averaged=False))
 
 
+def test_averaged_q_is_refreshed_before_use_and_loads_from_weights_saved_without_it(tmp_path):
+    """Weights of an InfoGAN that kept no averaged Q (d_ema_decay 0, or any run before InfoGAN honoured it)
+    load into one that keeps it, the average starting from the live weights; Q's average refuses to predict
+    with batch-norm statistics older than its weights. Through the CLI, progress.csv logs both Q's."""
+    import csv
+
+    from conftest import assert_user_error, run_cli
+
+    from rlgen.data.images import load_image_set
+    from rlgen.generative.kind_infogan import build_model
+
+    train = load_image_set("digits", "train")
+    overrides = ["model.z_dim=8", "model.fc_hidden=[16]"]
+    plain = build_model(load_run_config(CONFIGS / "infogan_digits.yaml", overrides=overrides), train.shape, 17)
+    averaging = build_model(load_run_config(CONFIGS / "infogan_digits.yaml",
+                                            overrides=[*overrides, "model.d_ema_decay=0.99"]), train.shape, 17)
+    averaging.load_state_dict(plain.state_dict())
+    for average, live in (("ema_q_head", "q_head"), ("ema_discriminator", "discriminator")):
+        saved = getattr(plain, live).state_dict()
+        assert all(torch.equal(v, saved[k]) for k, v in getattr(averaging, average).state_dict().items())
+    images = train.tensors()[0][:64]
+    with pytest.raises(RuntimeError, match="refresh_averaged_q"):
+        averaging.predict_code(images)
+    averaging.refresh_averaged_q(images)
+    assert averaging.predict_code(images).shape == (64,)
+    averaging.update_ema()
+    with pytest.raises(RuntimeError, match="refresh_averaged_q"):
+        averaging.code_information(images)
+
+    run = tmp_path / "run"
+    cmd = ("train", str(CONFIGS / "infogan_digits.yaml"), "--debug", "--run-dir", str(run))
+    assert run_cli(*cmd, "--set", "model.d_ema_decay=0.9").returncode == 0
+    with open(run / "progress.csv") as fh:
+        row = list(csv.DictReader(fh))[-1]
+    assert all(0 <= float(row[key]) <= 1 for key in ("code_accuracy", "live_code_accuracy"))
+    assert float(row["live_code_information"]) >= 0
+    assert run_cli("evaluate", str(run)).returncode == 0
+    no_code = ("--set", "model.categorical=[]", "--set", "model.continuous=2", "--set", "model.d_ema_decay=0.9")
+    assert_user_error(run_cli(*cmd[:3], *no_code, cwd=tmp_path), "model.d_ema_decay")
+
+
 def test_fully_connected_layers_and_a_separate_discriminator_learning_rate():
     """InfoGAN's MNIST set-up: FC hidden layers in both conv networks, D (and Q) at 2e-4 while G uses 1e-3."""
     from rlgen.data.images import load_image_set

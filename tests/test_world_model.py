@@ -308,7 +308,9 @@ def test_pipeline_interrupted_mid_stage_resumes_then_evaluates_with_video(tmp_pa
     assert "return" in result.stdout and "over 2 episodes" in result.stdout
     assert video.stat().st_size > 1000
     assert (run / "evaluations" / "final_2ep_seed0.json").is_file()
-    assert_user_error(run_cli("train", "--resume", str(run), "--set", "vision.epochs=3"), "controller.generations")
+    vision = run_cli("train", "--resume", str(run), "--set", "vision.epochs=3")
+    assert_user_error(vision, "controller.generations")
+    assert "--restart" not in vision.stderr  # restarting the controller would not let vision.* change
     assert_user_error(run_cli("train", "--resume", str(run), "--set", "controller.eval_episodes=9"), "--restart")
     assert_user_error(run_cli("train", "--resume", str(run), "--restart", "vision"), "only controller")
     assert_user_error(run_cli("train", str(DREAM), "--restart", "controller"), "--resume")

@@ -102,8 +102,12 @@ def code_accuracy(model, data, averaged: bool = True) -> float:  # noqa: ANN001
 def matched_accuracy(predicted, labels, n_values: int) -> float:  # noqa: ANN001 - integer arrays
     """Accuracy of cluster ids as labels after matching ids to labels one to one (Hungarian algorithm on the
     confusion matrix, ``scipy.optimize.linear_sum_assignment``)."""
-    confusion, matched = matched_confusion(predicted, labels, n_values)
-    return float(confusion[matched, range(len(matched))].sum() / len(labels))
+    return matched_fraction(*matched_confusion(predicted, labels, n_values))
+
+
+def matched_fraction(confusion, matched) -> float:  # noqa: ANN001 - from matched_confusion
+    """The fraction of the counted images whose cluster id is the one matched to their label."""
+    return float(confusion[matched, range(len(matched))].sum() / confusion.sum())
 
 
 def matched_confusion(predicted, labels, n_values: int):  # noqa: ANN001, ANN201 - integer arrays
@@ -129,7 +133,7 @@ def plot_code_confusion(model, data, run) -> None:  # noqa: ANN001
 
     images, labels = data.test.tensors()
     confusion, matched = matched_confusion(model.predict_code(images).numpy(), labels.numpy(), model.categorical[0])
-    accuracy = confusion[matched, range(len(matched))].sum() / len(labels)
+    accuracy = matched_fraction(confusion, matched)
     rows = [f"code {value} -> {label}" for label, value in enumerate(matched)]
     title = f"code accuracy {100 * accuracy:.1f}% (Hungarian matching)"
     plot_confusion(confusion[matched], rows, [str(label) for label in range(len(matched))], run / "code_confusion.png",
@@ -207,6 +211,9 @@ def validate(config: Config) -> None:
         raise ConfigError("train.keep: most_informative selects on the categorical code's information about the "
                           "training images (not measured on frames); give model.categorical a code and an image "
                           "dataset, or set train.keep: last")  # fmt: skip
+    if config.model.d_ema_decay > 0 and (not config.model.categorical or config.data.dataset == "frames"):
+        raise ConfigError("model.d_ema_decay averages Q for the categorical code's accuracy and information, which "
+                          "need a categorical code and an image dataset; set model.d_ema_decay: 0")  # fmt: skip
 
 
 train, evaluate, sample = common.kind_functions(__name__)

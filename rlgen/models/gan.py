@@ -230,9 +230,18 @@ class GAN(nn.Module):
             average_into(self.ema_discriminator, self.discriminator, warmed_decay(self.d_ema_decay, t))
         self.ema_updates += 1
 
+    AVERAGED = {"ema_generator": "generator", "ema_discriminator": "discriminator"}
+    """Each averaged module and the live module it averages."""
+
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:  # noqa: ANN002 - nn.Module's
         # weights saved before the warm-up counter existed load as a long-averaged model
         state_dict.setdefault(prefix + "ema_updates", torch.tensor(10**9))
+        # weights saved by a model that kept no average of a module (InfoGAN ignored d_ema_decay before it kept
+        # one) start the average from the live weights
+        for average, live in self.AVERAGED.items():
+            if getattr(self, average) is not None and not _has_module(state_dict, prefix + average):
+                for key in [k for k in state_dict if k.startswith(f"{prefix}{live}.")]:
+                    state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1:]}"] = state_dict[key]
         super()._load_from_state_dict(state_dict, prefix, *args)
         self._standing_statistics_stale = True
 
@@ -260,6 +269,10 @@ class GAN(nn.Module):
     def sample(self, n: int) -> Tensor:
         """n integer images."""
         return from_unit(self.generate(self.sample_z(n)), self.levels)
+
+
+def _has_module(state_dict: dict, name: str) -> bool:
+    return any(key.startswith(name + ".") for key in state_dict)
 
 
 EMA_WARMUP = 10

@@ -8,9 +8,10 @@ as the original code's MNIST set-up does, so log Q is a scaled squared error).
 
 With ``d_ema_decay`` > 0 the discriminator's trunk and the Q head are also kept as a Polyak/EMA average, and
 Q's predictions on real images (the code as a classifier, the code information) use the average: the test-time
-parameter averaging of Salimans et al. 2016 (Section 3.3 / the improved-GAN code's semi-supervised
-classifier), here for Q. Its batch-norm statistics are recomputed on real training images before use
-(standing statistics, BigGAN Appendix C.1), since the live statistics belong to the live weights.
+parameter averaging of the improved-GAN code (Salimans et al. 2016; its semi-supervised classifier is tested
+with averaged discriminator parameters, ``train_mnist_feature_matching.py``), here for Q. Its batch-norm
+statistics are recomputed on real training images before use (standing statistics, BigGAN Appendix C.1), since
+the live statistics belong to the live weights.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class QHead(nn.Module):
 class InfoGAN(GAN):
     """A :class:`GAN` whose generator input is [z, one-hot categorical codes, continuous codes]."""
 
+    AVERAGED = {**GAN.AVERAGED, "ema_q_head": "q_head"}
+
     def __init__(self, generator: Generator, discriminator: Discriminator, levels: int, *, noise_dim: int,
                  categorical: Sequence[int], continuous: int, ema_decay: float = 0.999,
                  d_ema_decay: float = 0.0):  # fmt: skip
@@ -54,6 +57,7 @@ class InfoGAN(GAN):
         self.noise_dim, self.categorical, self.continuous = noise_dim, tuple(categorical), continuous
         self.q_head = QHead(discriminator.feature_dim, categorical, continuous)
         self.ema_q_head = copy.deepcopy(self.q_head).requires_grad_(False) if d_ema_decay > 0 else None
+        self._averaged_q_stale = True
 
     def init_q_head(self, std: float) -> None:
         """N(0, std) weights for the Q head (and its average)."""
@@ -67,6 +71,11 @@ class InfoGAN(GAN):
         super().update_ema()
         if self.ema_q_head is not None:
             gan.average_into(self.ema_q_head, self.q_head, gan.warmed_decay(self.d_ema_decay, t))
+            self._averaged_q_stale = True
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:  # noqa: ANN002 - nn.Module's
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        self._averaged_q_stale = True
 
     def _q_network(self, averaged: bool) -> nn.Module:
         """images in [-1, 1] -> Q's outputs, through the averaged trunk and head when kept and ``averaged``."""
@@ -85,7 +94,8 @@ class InfoGAN(GAN):
         def real_batch(n: int) -> Tensor:
             return to_unit(images[torch.randint(len(images), (n,))], self.levels)
 
-        gan.standing_statistics(self._q_network(averaged=True), real_batch)
+        gan.standing_statistics(_QNetwork(self.ema_discriminator, self.ema_q_head), real_batch)
+        self._averaged_q_stale = False
 
     def sample_codes(self, n: int) -> tuple[Tensor, Tensor]:
         """(categorical code values (n, n_categorical) as integers, continuous codes (n, continuous))."""
@@ -126,6 +136,8 @@ class InfoGAN(GAN):
         trunk and Q head when the model keeps them and ``averaged`` (see :meth:`refresh_averaged_q`)."""
         from rlgen.models.likelihoods import to_unit
 
+        if averaged and self.ema_q_head is not None and self._averaged_q_stale:
+            raise RuntimeError("the averaged Q's batch-norm statistics are stale: call refresh_averaged_q first")
         network, was = self._q_network(averaged), self.training
         self.eval()
         chunks = [network(to_unit(part, self.levels))[0][code].softmax(1) for part in images.split(batch_size)]
