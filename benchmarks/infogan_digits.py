@@ -37,11 +37,12 @@ from bench_runs import ROOT, train_config  # noqa: E402
 
 REPORTED = ("seed", "code_accuracy", "code_information", "best_epoch", "classifier_score", "frechet_distance",
             "mode_coverage", "wall_s")  # fmt: skip
-TRACKED = ("epoch", "code_accuracy", "code_information")
+TRACKED = ("epoch", "code_accuracy", "code_information", "live_code_accuracy", "live_code_information")
+"""Per evaluation; the live_ columns (Q without averaging) exist with model.d_ema_decay > 0."""
 
 
 def evaluations(run: Path) -> list[dict[str, float]]:
-    """The run's evaluated epochs from progress.csv: epoch, code accuracy, code information."""
+    """The run's evaluated epochs from progress.csv: epoch, code accuracy, code information (and the live Q's)."""
     with open(run / "progress.csv") as fh:
         rows = [row for row in csv.DictReader(fh) if row.get("code_accuracy")]
     return [{"epoch": int(row["epoch"]), **{key: float(row[key]) for key in TRACKED[1:] if row.get(key)}}
