@@ -113,17 +113,20 @@ def test_a_second_checkpoint_of_the_same_step_never_removes_the_first_before_the
 
     from rlgen import runs
 
+    class KilledOnReplace:  # runs.py's view of os: killed just before the new checkpoint is renamed into place
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        def replace(self, *args):
+            raise KeyboardInterrupt
+
     store = CheckpointStore(tmp_path, keep=2)
     store.save(3, write_marker("end of epoch 3"))
-
-    def killed(*args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runs.os, "replace", killed)
-    with pytest.raises(KeyboardInterrupt):
-        store.save(3, write_marker("mid epoch 4"))
+    with monkeypatch.context() as patch:
+        patch.setattr(runs, "os", KilledOnReplace())
+        with pytest.raises(KeyboardInterrupt):
+            store.save(3, write_marker("mid epoch 4"))
     assert (store.get().path / "model.txt").read_text() == "end of epoch 3"
-    monkeypatch.setattr(runs.os, "replace", os.replace)
     again = store.save(3, write_marker("mid epoch 4"))
     assert (store.get().path / "model.txt").read_text() == "mid epoch 4" and again.path.name == "step_000000000003.1"
     store.save(4, write_marker("end of epoch 4"))
