@@ -242,7 +242,7 @@ def _resumed_run(args: argparse.Namespace, argv: list[str]):  # noqa: ANN202 - (
     if refused:
         stages = "" if args.restart else ", ".join(
             stage for stage, prefixes in getattr(module, "RESTART_STAGES", {}).items()
-            if any(s.startswith(prefixes) for s in refused))  # fmt: skip
+            if all(s.startswith(prefixes) for s in refused))  # fmt: skip
         restart = f"; --restart {stages} starts that stage afresh, where its keys may change" if stages else ""
         raise RlgenError(
             f"with --resume only {', '.join(k + '*' if k.endswith('.') else k for k in allowed)} can be "

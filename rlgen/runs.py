@@ -77,6 +77,17 @@ class Checkpoint:
     step: int
 
 
+def _suffix(name: str) -> int:
+    """0 for ``step_N``, k for ``step_N.k``."""
+    _, _, k = name.partition(".")
+    return int(k) if k.isdigit() else 0
+
+
+def _checkpoint_order(path: Path) -> tuple[str, int]:
+    """Checkpoint folders oldest first: by step, then by suffix (``step_N.10`` after ``step_N.2``)."""
+    return path.name.split(".")[0], _suffix(path.name)
+
+
 class CheckpointStore:
     """Checkpoint directories with atomically updated ``latest`` and ``best`` pointers."""
 
@@ -105,11 +116,8 @@ class CheckpointStore:
         """``name``, or ``name.1``, ``name.2`` ... when a checkpoint of that step is already there (a Ctrl-C
         checkpoint mid-epoch shares its epoch number with the one before it): the one a pointer names is never
         removed before the pointer moves, so a kill in between leaves a usable checkpoint."""
-        path, n = self.root / name, 0
-        while path.exists():
-            n += 1
-            path = self.root / f"{name}.{n}"
-        return path
+        taken = [_suffix(p.name) for p in self.root.glob(name + "*") if p.name.split(".")[0] == name]
+        return self.root / (f"{name}.{max(taken) + 1}" if taken else name)
 
     def get(self, tag: str = "latest") -> Checkpoint | None:
         """The checkpoint ``tag`` points at, or None when there is none."""
@@ -128,7 +136,7 @@ class CheckpointStore:
 
     def _prune(self) -> None:
         pinned = {c.path.name for c in (self.get("latest"), self.get("best")) if c is not None}
-        periodic = sorted(p for p in self.root.glob("step_*") if p.is_dir())
+        periodic = sorted((p for p in self.root.glob("step_*") if p.is_dir()), key=_checkpoint_order)
         for path in periodic[: -self.keep]:
             if path.name not in pinned:
                 shutil.rmtree(path, ignore_errors=True)

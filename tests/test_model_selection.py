@@ -130,7 +130,7 @@ def test_final_weights_are_the_best_epoch_not_the_last(tmp_path, monkeypatch):
     assert not all(torch.equal(final[k], snapshots[3][k]) for k in final)
 
 
-def test_best_weights_beat_a_redone_last_epoch_after_a_resume_from_before_them(tmp_path, monkeypatch):
+def test_best_weights_beat_a_redone_last_epoch_after_a_resume_from_before_them(tmp_path, monkeypatch, capsys):
     """Killed after epoch 2 was scored best but before its checkpoint: the resumed run redoes epoch 2, scores it
     worse, and model.pt must still hold the first epoch 2's weights, which metrics.json names."""
     from rlgen import cli
@@ -140,11 +140,12 @@ def test_best_weights_beat_a_redone_last_epoch_after_a_resume_from_before_them(t
     args = ["--set", "data.validation=0.2", "--set", "train.epochs=2", "--set", "train.checkpoint_every=1"]
     assert cli.main(["train", str(CONFIGS / "realnvp_digits.yaml"), "--debug", "--run-dir", str(run), *args]) == 0
     checkpoints = RunDir(run).checkpoints
-    epoch_1 = next(p for p in (run / "checkpoints").glob("step_*") if p.name.endswith("1"))
+    epoch_1 = run / "checkpoints" / "step_000000000001"
     pointer = json.loads((run / "checkpoints" / "latest.json").read_text())
     (run / "checkpoints" / "latest.json").write_text(json.dumps({**pointer, "dir": epoch_1.name, "step": 1}))
     assert checkpoints.get().step == 1 and checkpoints.get("best").step == 2
     assert cli.main(["train", "--resume", str(run)]) == 0
+    assert "keeping the weights of epoch 2" in capsys.readouterr().out
     assert len(snapshots) == 3  # epoch 2 was redone and scored 2.0
     metrics = json.loads((run / "metrics.json").read_text())
     assert (metrics["best_epoch"], metrics["val_bits_per_dim"]) == (2, 1.0)

@@ -131,3 +131,14 @@ def test_a_second_checkpoint_of_the_same_step_never_removes_the_first_before_the
     assert (store.get().path / "model.txt").read_text() == "mid epoch 4" and again.path.name == "step_000000000003.1"
     store.save(4, write_marker("end of epoch 4"))
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["step_000000000003.1", "step_000000000004"]
+
+
+def test_checkpoints_of_one_step_are_pruned_oldest_first_and_never_reuse_a_name(tmp_path):
+    store = CheckpointStore(tmp_path, keep=1)
+    for text in ("a", "b", "c"):  # three Ctrl-C checkpoints in the same epoch; keep=1 prunes as it goes
+        store.save(7, write_marker(text))
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["step_000000000007.2"]
+    for n in range(3, 12):
+        store.save(7, write_marker(str(n)))
+    assert (store.get().path / "model.txt").read_text() == "11" and store.get().path.name == "step_000000000007.11"
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["step_000000000007.11"]

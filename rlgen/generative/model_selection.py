@@ -34,6 +34,8 @@ class BestWeights:
     def __init__(self, run: RunDir, metric: str = "val_bits_per_dim", higher_is_better: bool = False) -> None:
         self.run, self.metric, self.sign = run, metric, -1.0 if higher_is_better else 1.0
         self.epoch, self.score = 0, self.sign * math.inf
+        self.offered_here = False
+        """Whether the best weights were scored by this process (not kept from before a resume)."""
         best = run.checkpoints.get("best")
         if best is not None:
             try:
@@ -63,7 +65,7 @@ class BestWeights:
             (directory / SCORE_FILE).write_text(json.dumps({"epoch": epoch, self.metric: score}))
 
         self.run.checkpoints.save(epoch, write, tag="best")
-        self.epoch, self.score = epoch, score
+        self.epoch, self.score, self.offered_here = epoch, score, True
         return True
 
     def load_into(self, model: nn.Module) -> None:

@@ -225,7 +225,7 @@ class GenerativeTrainer:
         # loaded even when the best epoch is the last one: after a resume from an older checkpoint, the last
         # epoch may have been redone and scored below the weights kept before the resume
         self.best.load_into(self.model)
-        if self.best.epoch != self.epoch:
+        if self.best.epoch != self.epoch or not self.best.offered_here:
             print(f"keeping the weights of epoch {self.best.epoch} (best {self.best.metric} {self.best.score:.4f}); "
                   "the last epoch's: --checkpoint last")  # fmt: skip
         return {"best_epoch": self.best.epoch, self.best.metric: self.best.score}

@@ -238,7 +238,8 @@ class GAN(nn.Module):
         state_dict.setdefault(prefix + "ema_updates", torch.tensor(10**9))
         # weights saved by a model that kept no average of a module (InfoGAN ignored d_ema_decay before it kept
         # one) start the average from the live weights
-        for average, live in self.AVERAGED.items():
+        strict = args[1]
+        for average, live in self.AVERAGED.items() if strict else ():
             if getattr(self, average) is not None and not _has_module(state_dict, prefix + average):
                 for key in [k for k in state_dict if k.startswith(f"{prefix}{live}.")]:
                     state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1:]}"] = state_dict[key]
