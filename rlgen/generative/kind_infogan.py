@@ -207,11 +207,12 @@ def validate(config: Config) -> None:
 
     common.validate_data(config)
     common.reject_validation_split(config)
-    if config.train.keep == "most_informative" and (not config.model.categorical or config.data.dataset == "frames"):
+    measures_code = bool(config.model.categorical) and config.data.dataset != "frames"
+    if config.train.keep == "most_informative" and not measures_code:
         raise ConfigError("train.keep: most_informative selects on the categorical code's information about the "
                           "training images (not measured on frames); give model.categorical a code and an image "
                           "dataset, or set train.keep: last")  # fmt: skip
-    if config.model.d_ema_decay > 0 and (not config.model.categorical or config.data.dataset == "frames"):
+    if config.model.d_ema_decay > 0 and not measures_code:
         raise ConfigError("model.d_ema_decay averages Q for the categorical code's accuracy and information, which "
                           "need a categorical code and an image dataset; set model.d_ema_decay: 0")  # fmt: skip
 

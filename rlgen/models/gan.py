@@ -236,15 +236,20 @@ class GAN(nn.Module):
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:  # noqa: ANN002 - nn.Module's
         # weights saved before the warm-up counter existed load as a long-averaged model
         state_dict.setdefault(prefix + "ema_updates", torch.tensor(10**9))
-        # weights saved by a model that kept no average of a module (InfoGAN ignored d_ema_decay before it kept
-        # one) start the average from the live weights
         strict = args[1]
-        for average, live in self.AVERAGED.items() if strict else ():
-            if getattr(self, average) is not None and not _has_module(state_dict, prefix + average):
-                for key in [k for k in state_dict if k.startswith(f"{prefix}{live}.")]:
-                    state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1:]}"] = state_dict[key]
+        if strict:
+            self._average_from_live_where_missing(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args)
         self._standing_statistics_stale = True
+
+    def _average_from_live_where_missing(self, state_dict: dict, prefix: str) -> None:
+        """Weights saved by a model that kept no average of a module (InfoGAN ignored d_ema_decay before it kept
+        one) start that average from the live module's weights."""
+        for average, live in self.AVERAGED.items():
+            if getattr(self, average) is None or _has_module(state_dict, prefix + average):
+                continue
+            for key in [k for k in state_dict if k.startswith(f"{prefix}{live}.")]:
+                state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1:]}"] = state_dict[key]
 
     def eval_generator(self) -> Generator:
         if self.ema_generator is None:
