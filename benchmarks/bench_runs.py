@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ def train_config(config_name: str, seed: int, overrides: list[str], folder: Path
         torch.set_num_threads(threads)
     config = load_run_config(ROOT / "run_configs" / f"{config_name}.yaml",
                              overrides=["train.progress_bar=false", *overrides], seed=seed)  # fmt: skip
-    name = f"{config_name}-{seed}-{abs(hash(tuple(overrides))) % 10**8}"
+    name = f"{config_name}-{seed}-{hashlib.sha1(repr(overrides).encode()).hexdigest()[:8]}"  # stable across processes
     run = RunDir.create(output_dir=folder, name=name, seed=seed, run_dir=folder / name)
     start = time.perf_counter()
     kind_module(config.kind).train(config, run)

@@ -21,14 +21,17 @@ have the highest code information): model selection that never looks at a label.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from rlgen.data.images import load_image_set
+from rlgen.errors import RlgenError
 from rlgen.generative.kind_infogan import matched_accuracy
 from rlgen.kinds import load_run_config
 
@@ -62,6 +65,17 @@ def kmeans_accuracy(seed: int, dataset: str = "digits", path: str | None = None)
     return matched_accuracy(kmeans.predict(flat["test"]), test.labels, 10)
 
 
+@contextlib.contextmanager
+def runs_folder(keep: Path | None) -> Iterator[Path]:
+    """``keep`` (created if missing), or a temporary folder removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        yield Path(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -70,11 +84,13 @@ def main() -> None:
     parser.add_argument("--config", default="infogan_digits", help="run config name in run_configs/")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--runs-dir", type=Path, help="keep the runs here (confusion matrices, traversals, "
+                        "checkpoints to resume with rlgen train --resume); default: a temporary folder")  # fmt: skip
     args = parser.parse_args()
     seeds, rows = range(args.first_seed, args.first_seed + args.seeds), []
-    with tempfile.TemporaryDirectory() as folder:
+    with runs_folder(args.runs_dir) as folder:
         for seed in seeds:
-            metrics = train_config(args.config, seed, [f"train.epochs={args.epochs}", *args.set], Path(folder))
+            metrics = train_config(args.config, seed, [f"train.epochs={args.epochs}", *args.set], folder)
             row = {key: metrics.get(key) for key in REPORTED}
             rows.append({**row, "evaluations": evaluations(Path(metrics["run"]))})
             print(json.dumps(rows[-1]), flush=True)
@@ -100,4 +116,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RlgenError as err:  # e.g. a kept run that already exists: one line, not a traceback
+        sys.exit(f"error: {err}")

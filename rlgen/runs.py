@@ -24,7 +24,6 @@ import platform
 import shlex
 import shutil
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -210,8 +209,10 @@ class RunDir:
         atomic_write_text(self.path / "meta.json", json.dumps(meta, indent=2))
 
     def append_command(self, argv: Sequence[str]) -> None:
+        """Append the command as a user would retype it: ``argv`` holds the CLI's arguments, so the program is
+        ``rlgen`` whether it was started as ``rlgen``, ``python -m rlgen`` or from a benchmark script."""
         with open(self.path / "command.txt", "a", encoding="utf-8") as fh:
-            fh.write(shlex.join([Path(sys.argv[0]).name, *argv]) + "\n")
+            fh.write(shlex.join(["rlgen", *argv]) + "\n")
 
 
 def _versions() -> dict[str, str]:

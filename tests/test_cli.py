@@ -44,6 +44,7 @@ def test_train_then_evaluate_classic_control(tmp_path, pendulum):
     ):
         assert (run / name).exists(), name
     assert "rlgen" in json.loads((run / "meta.json").read_text())["versions"]
+    assert (run / "command.txt").read_text().startswith("rlgen train ")  # as retyped, however it was started
     assert "--debug" in (run / "command.txt").read_text()
     assert any(p.name == "tb" for p in run.iterdir())
     result = run_cli("evaluate", str(run), "--episodes", "3", "--json", str(tmp_path / "e.json"))
