@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_policy_args(ev)
     ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
     ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    scores = ev.add_argument_group("image models (vae, flow, pixelcnn, gan, infogan runs)")
+    scores.add_argument("--inception-weights", type=Path, metavar="FILE", help="also the real Inception score and "
+                        "FID, with this local copy of pytorch-fid's pt_inception-2015-12-05 weights (never downloaded)")
+    scores.add_argument("--inception-samples", type=_positive_int, default=5000, metavar="N",
+                        help="samples (and test images) they are computed on (default 5000)")  # fmt: skip
     ev.set_defaults(func=_evaluate)
 
     col = sub.add_parser(
@@ -160,6 +165,8 @@ def _policy_options(args: argparse.Namespace):  # noqa: ANN202 - rlgen.evaluatio
         checkpoint=args.checkpoint,
         algo=args.algo,
         env=args.env,
+        inception_weights=getattr(args, "inception_weights", None),
+        inception_samples=getattr(args, "inception_samples", 5000),
     )
 
 
@@ -304,6 +311,9 @@ def _evaluate_run(target: Path, options):  # noqa: ANN202
     module = kind_module(config.kind)
     if not hasattr(module, "evaluate"):
         raise RlgenError(f"runs of kind {config.kind!r} cannot be evaluated with rlgen evaluate")
+    if options.inception_weights is not None and not hasattr(module, "sample"):
+        raise RlgenError(f"--inception-weights scores image samples; runs of kind {config.kind!r} draw none "
+                         "(use it on a vae, flow, pixelcnn, gan or infogan run)")  # fmt: skip
     result = module.evaluate(config, run, options)
     return result, {"target": str(target), "kind": config.kind, "checkpoint": options.checkpoint}
 
@@ -312,6 +322,8 @@ def _evaluate_zip(target: Path, options):  # noqa: ANN202
     from rlgen.envs.config import EnvConfig
     from rlgen.sb3.evaluate import evaluate_zip
 
+    if options.inception_weights is not None:
+        raise RlgenError("--inception-weights scores an image model's samples; give its run directory, not a .zip")
     if not options.env:
         raise RlgenError(f"evaluating the bare policy file {target} needs --env ID (SB3 zips do not store it)")
     result = evaluate_zip(target, EnvConfig(id=options.env), options)

@@ -31,6 +31,9 @@ class EvalOptions:
     """final (policy.zip at the end of training), best or last (checkpoints)."""
     algo: str | None = None
     env: str | None = None
+    inception_weights: Path | None = None
+    """Generative runs: also the real Inception score and FID, with this local weights file."""
+    inception_samples: int = 5000
 
 
 @dataclass(frozen=True)

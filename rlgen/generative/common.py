@@ -67,7 +67,7 @@ def kind_functions(module_name: str):  # noqa: ANN201 - (train, evaluate, sample
     def evaluate(config, run: RunDir, options: EvalOptions):  # noqa: ANN001, ANN202 - GenerativeResult
         from rlgen.generative.trainer import evaluate_generative
 
-        return evaluate_generative(config, run, kind(), options.checkpoint)
+        return evaluate_generative(config, run, kind(), options)
 
     def sample(config, run: RunDir, n: int, temperature: float | None, checkpoint: str = "final"):  # noqa: ANN001, ANN202
         """(integer images, levels) drawn from the run's model."""

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -40,6 +40,9 @@ from rlgen.plots import plot_columns, save_image_grid
 from rlgen.progress import Heartbeat, append_csv_row, progress_bar
 from rlgen.runs import RunDir, atomic_save, atomic_write_text
 from rlgen.stop import StopRequest
+
+if TYPE_CHECKING:
+    from rlgen.evaluation import EvalOptions
 
 PROGRESS_COLUMNS = ("epoch", "step", "train_bits_per_dim", "test_bits_per_dim", "seconds")
 VALIDATION_COLUMN = "val_bits_per_dim"
@@ -332,8 +335,18 @@ def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final
     return model.eval(), data
 
 
-def evaluate_generative(config, run: RunDir, kind: ModuleType, checkpoint: str = "final") -> GenerativeResult:
-    model, data = load_trained(config, run, kind, checkpoint)
+def evaluate_generative(config, run: RunDir, kind: ModuleType, options: EvalOptions) -> GenerativeResult:
+    """The kind's final metrics; with ``options.inception_weights`` also the real Inception score and FID."""
+    from rlgen.generative.inception_metrics import inception_metrics
+    from rlgen.models.inception import load_inception
+
+    network = load_inception(options.inception_weights) if options.inception_weights else None  # fail early
+    model, data = load_trained(config, run, kind, options.checkpoint)
     torch.manual_seed(0)
     metrics = final_metrics(model, config, kind, data)
+    if network is not None:
+        torch.manual_seed(0)
+        samples = sample_images(model, config, options.inception_samples)
+        reference, _ = data.test_head(options.inception_samples)
+        metrics.update(inception_metrics(network, samples, reference, data.levels))
     return GenerativeResult(metrics, {"levels": data.levels, "dataset": config.data.dataset})
