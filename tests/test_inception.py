@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import CONFIGS, assert_user_error, run_cli
+from scipy import linalg
 
 from rlgen.errors import RlgenError
 from rlgen.generative.inception_metrics import inception_score
+from rlgen.generative.sample_quality import frechet_distance
 from rlgen.models.inception import CLASSES, FEATURES, FidInceptionV3, InceptionE, _same_avg_pool, load_inception
 
 
@@ -90,6 +93,17 @@ def test_inception_score_is_the_class_count_for_confident_even_predictions_and_o
     half = torch.cat([torch.eye(2).repeat(5, 1), torch.full((10, 2), 0.5)]).double()
     mean, spread = inception_score(half, splits=2)  # one split confident (2), one uniform over 2 classes (1)
     assert mean == pytest.approx(1.5) and spread == pytest.approx(0.5)
+
+
+def test_frechet_distance_matches_the_matrix_square_root_formula_and_is_zero_for_the_same_set():
+    """Heusel et al. 2017: ||mu_a - mu_b||^2 + Tr(A + B - 2 (A B)^(1/2)), here via symmetric eigenvalues."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 6)), rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 0.5
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    reference = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a + cov_b - 2 * linalg.sqrtm(cov_a @ cov_b).real)
+    assert frechet_distance(a, b) == pytest.approx(reference, rel=1e-9)
+    dead = np.concatenate([a, np.zeros((400, 3))], 1)  # dead ReLU features: singular covariances are fine
+    assert frechet_distance(dead, dead) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_evaluate_with_inception_weights_adds_the_scores_and_refuses_what_it_cannot_score(weights_file, tmp_path):
