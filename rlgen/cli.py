@@ -6,6 +6,7 @@ Every user error (an :class:`rlgen.errors.RlgenError`) prints one line to stderr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -75,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     scores = ev.add_argument_group("image models (vae, flow, pixelcnn, gan, infogan runs)")
     scores.add_argument("--inception-weights", type=Path, metavar="FILE", help="also the real Inception score and "
                         "FID, with this local copy of pytorch-fid's pt_inception-2015-12-05 weights (never downloaded)")
-    scores.add_argument("--inception-samples", type=_positive_int, default=5000, metavar="N",
-                        help="samples (and test images) they are computed on (default 5000)")  # fmt: skip
+    scores.add_argument("--inception-samples", type=_positive_int, metavar="N", help="samples (and test images, "
+                        "as many as the test split has) they are computed on (default 5000)")  # fmt: skip
     ev.set_defaults(func=_evaluate)
 
     col = sub.add_parser(
@@ -157,7 +158,7 @@ def _policy_options(args: argparse.Namespace):  # noqa: ANN202 - rlgen.evaluatio
     """The options of :func:`_add_policy_args` (plus --episodes and --video) as EvalOptions."""
     from rlgen.evaluation import EvalOptions
 
-    return EvalOptions(
+    options = EvalOptions(
         episodes=args.episodes,
         seed=args.seed,
         deterministic=args.deterministic,
@@ -166,8 +167,9 @@ def _policy_options(args: argparse.Namespace):  # noqa: ANN202 - rlgen.evaluatio
         algo=args.algo,
         env=args.env,
         inception_weights=getattr(args, "inception_weights", None),
-        inception_samples=getattr(args, "inception_samples", 5000),
     )
+    samples = getattr(args, "inception_samples", None)
+    return options if samples is None else dataclasses.replace(options, inception_samples=samples)
 
 
 def _finite_float(text: str) -> float:
@@ -293,6 +295,9 @@ def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
     if json_path is None and target.is_dir():
         episodes = len(getattr(result, "returns", ()))  # generative runs play no episodes
         name = f"{args.checkpoint}_{episodes}ep_seed{args.seed}" if episodes else args.checkpoint
+        if options.inception_weights is not None:  # never overwrite, nor be overwritten by, a plain evaluation
+            name += f"_inception{options.inception_samples}"
+            context["inception_weights"] = str(args.inception_weights)
         json_path = target / "evaluations" / f"{name}.json"
     if json_path is not None:
         result.write_json(json_path, **context)

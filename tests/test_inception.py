@@ -110,15 +110,16 @@ def test_evaluate_with_inception_weights_adds_the_scores_and_refuses_what_it_can
     run = tmp_path / "gan"
     result = run_cli("train", str(CONFIGS / "gan_dcgan_digits.yaml"), "--debug", "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
-    out = tmp_path / "scores.json"
-    result = run_cli("evaluate", str(run), "--inception-weights", str(weights_file), "--inception-samples", "6",
-                     "--json", str(out))  # fmt: skip
+    result = run_cli("evaluate", str(run), "--inception-weights", str(weights_file), "--inception-samples", "10")
     assert result.returncode == 0, result.stderr
-    scores = json.loads(out.read_text())
-    assert 1.0 <= scores["inception_score"] <= CLASSES and scores["fid"] >= 0 and scores["inception_samples"] == 6
+    scores = json.loads((run / "evaluations" / "final_inception10.json").read_text())
+    assert 1.0 <= scores["inception_score"] <= CLASSES and scores["fid"] >= 0 and scores["inception_samples"] == 10
+    assert scores["fid_reference_images"] == 10 and scores["inception_weights"] == str(weights_file)
     assert "inception_score" in result.stdout and "classifier_score" in scores
     assert_user_error(run_cli("evaluate", str(run), "--inception-weights", str(tmp_path / "missing.pth")),
                       "missing.pth not found")  # fmt: skip
+    assert_user_error(run_cli("evaluate", str(run), "--inception-weights", str(weights_file),
+                              "--inception-samples", "9"), "at least 10")  # fmt: skip
     result = run_cli("evaluate", str(run), "--inception-samples", "0")
     assert result.returncode == 2 and "--inception-samples: must be >= 1" in result.stderr
     policy = tmp_path / "policy.zip"

@@ -4,10 +4,11 @@ classifier's score and Frechet distance (:mod:`rlgen.generative.sample_quality`)
 
 - **Inception score** (Salimans et al. 2016, Section 4): exp(E_x KL(p(y|x) || p(y))) over the graph's 1,008
   classes (softmax of pool3 times the last layer's weights, without its bias, as the reference code computes
-  it), computed on 10 equal splits of the samples and reported as their mean and standard deviation, as
+  it), computed on 10 splits of the samples and reported as their mean and standard deviation, as
   the improved-GAN code's ``inception_score.py`` does (the paper's Table 3 numbers are such means).
 - **FID** (Heusel et al. 2017, the Frechet Inception Distance they define): the Frechet distance between
-  Gaussians fitted to the 2,048 pool3 features of the samples and of as many test images.
+  Gaussians fitted to the 2,048 pool3 features of the samples and of as many test images (all of them when
+  the test split is smaller; ``fid_reference_images`` says how many).
 
 Grey images are repeated over three channels; every image is resized to 299 x 299 by the network. The
 numbers are only comparable across papers at the same sample count (FID is biased upwards at small counts:
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rlgen.errors import RlgenError
 from rlgen.generative.sample_quality import frechet_distance
 from rlgen.models.inception import FidInceptionV3
 from rlgen.models.information import label_information
@@ -39,7 +41,7 @@ def _as_rgb(images: Tensor, levels: int) -> Tensor:
     if x.shape[1] == 1:
         return x.expand(-1, 3, -1, -1)
     if x.shape[1] != 3:
-        raise ValueError(f"Inception scores need 1 or 3 channels, got {x.shape[1]}")
+        raise RlgenError(f"the Inception network reads grey or RGB images, not {x.shape[1]} channels")
     return x
 
 
@@ -61,10 +63,13 @@ def _features_and_probabilities(network: FidInceptionV3, images: Tensor, levels:
 
 
 def inception_score(probs: Tensor, splits: int = SPLITS) -> tuple[float, float]:
-    """(mean, std) over ``splits`` equal parts of exp(E KL(p(y|x) || p(y))) (Salimans et al. 2016, Section 4;
-    the split mean and std as the improved-GAN code reports them)."""
-    splits = max(1, min(splits, len(probs)))
-    scores = [math.exp(float(label_information(part))) for part in probs.tensor_split(splits)]
+    """(mean, std) over ``splits`` parts of exp(E KL(p(y|x) || p(y))) (Salimans et al. 2016, Section 4), with
+    the improved-GAN code's parts: rows i*N//splits up to (i+1)*N//splits, the std over parts (np.std)."""
+    n = len(probs)
+    if n < splits:
+        raise ValueError(f"{n} samples cannot fill {splits} splits")
+    parts = [probs[i * n // splits : (i + 1) * n // splits] for i in range(splits)]
+    scores = [math.exp(float(label_information(part))) for part in parts]
     return float(np.mean(scores)), float(np.std(scores))
 
 
@@ -83,4 +88,5 @@ def inception_metrics(network: FidInceptionV3, samples: Tensor, reference: Tenso
         "inception_score_std": spread,
         "fid": frechet_distance(sample_features.numpy(), reference_features.numpy()),
         "inception_samples": len(samples),
+        "fid_reference_images": len(reference),
     }

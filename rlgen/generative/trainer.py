@@ -335,18 +335,29 @@ def load_trained(config, run: RunDir, kind: ModuleType, checkpoint: str = "final
     return model.eval(), data
 
 
+SAMPLE_CHUNK = 500
+"""Samples drawn per call for the Inception scores (a PixelCNN or flow drawing thousands at once on CIFAR
+holds all their activations)."""
+
+
 def evaluate_generative(config, run: RunDir, kind: ModuleType, options: EvalOptions) -> GenerativeResult:
     """The kind's final metrics; with ``options.inception_weights`` also the real Inception score and FID."""
-    from rlgen.generative.inception_metrics import inception_metrics
+    from rlgen.generative.inception_metrics import SPLITS, inception_metrics
     from rlgen.models.inception import load_inception
 
-    network = load_inception(options.inception_weights) if options.inception_weights else None  # fail early
+    network = None
+    if options.inception_weights is not None:  # checked before anything slow
+        if options.inception_samples < SPLITS:
+            raise RlgenError(f"--inception-samples {options.inception_samples} is too few: the Inception score "
+                             f"is averaged over {SPLITS} splits, so give at least {SPLITS}")  # fmt: skip
+        network = load_inception(options.inception_weights)
     model, data = load_trained(config, run, kind, options.checkpoint)
     torch.manual_seed(0)
     metrics = final_metrics(model, config, kind, data)
     if network is not None:
         torch.manual_seed(0)
-        samples = sample_images(model, config, options.inception_samples)
-        reference, _ = data.test_head(options.inception_samples)
+        samples = torch.cat([sample_images(model, config, len(part))
+                             for part in torch.arange(options.inception_samples).split(SAMPLE_CHUNK)])  # fmt: skip
+        reference, _ = data.test_head(options.inception_samples)  # fewer when the test split is smaller
         metrics.update(inception_metrics(network, samples, reference, data.levels))
     return GenerativeResult(metrics, {"levels": data.levels, "dataset": config.data.dataset})
