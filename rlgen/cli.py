@@ -297,7 +297,6 @@ def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
         name = f"{args.checkpoint}_{episodes}ep_seed{args.seed}" if episodes else args.checkpoint
         if options.inception_weights is not None:  # never overwrite, nor be overwritten by, a plain evaluation
             name += f"_inception{options.inception_samples}"
-            context["inception_weights"] = str(args.inception_weights)
         json_path = target / "evaluations" / f"{name}.json"
     if json_path is not None:
         result.write_json(json_path, **context)
@@ -320,7 +319,10 @@ def _evaluate_run(target: Path, options):  # noqa: ANN202
         raise RlgenError(f"--inception-weights scores image samples; runs of kind {config.kind!r} draw none "
                          "(use it on a vae, flow, pixelcnn, gan or infogan run)")  # fmt: skip
     result = module.evaluate(config, run, options)
-    return result, {"target": str(target), "kind": config.kind, "checkpoint": options.checkpoint}
+    context = {"target": str(target), "kind": config.kind, "checkpoint": options.checkpoint}
+    if options.inception_weights is not None:  # in the JSON whichever path it goes to
+        context["inception_weights"] = str(options.inception_weights)
+    return result, context
 
 
 def _evaluate_zip(target: Path, options):  # noqa: ANN202

@@ -356,8 +356,9 @@ def evaluate_generative(config, run: RunDir, kind: ModuleType, options: EvalOpti
     metrics = final_metrics(model, config, kind, data)
     if network is not None:
         torch.manual_seed(0)
-        samples = torch.cat([sample_images(model, config, len(part))
-                             for part in torch.arange(options.inception_samples).split(SAMPLE_CHUNK)])  # fmt: skip
+        n = options.inception_samples
+        samples = torch.cat([sample_images(model, config, min(SAMPLE_CHUNK, n - start))
+                             for start in range(0, n, SAMPLE_CHUNK)])  # fmt: skip
         reference, _ = data.test_head(options.inception_samples)  # fewer when the test split is smaller
         metrics.update(inception_metrics(network, samples, reference, data.levels))
     return GenerativeResult(metrics, {"levels": data.levels, "dataset": config.data.dataset})
