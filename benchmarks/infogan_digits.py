@@ -101,8 +101,10 @@ def main() -> None:
     spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
     print(f"| mean | {100 * statistics.mean(accuracies):.1f}% ± {100 * spread:.1f} | |")
     chosen = max(rows, key=lambda row: row["code_information"] or 0.0)
-    print(f"the restart with the most code information (seed {chosen['seed']}, {chosen['code_information']:.3f} "
-          f"nats): {100 * chosen['code_accuracy']:.1f}%")
+    print(
+        f"the restart with the most code information (seed {chosen['seed']}, {chosen['code_information']:.3f} "
+        f"nats): {100 * chosen['code_accuracy']:.1f}%"
+    )
     data = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=args.set).data
     kmeans = [kmeans_accuracy(seed, data.dataset, data.path) for seed in seeds]
     per_seed = ", ".join(f"{100 * a:.1f}" for a in kmeans)
@@ -110,8 +112,10 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
-            json.dumps({"config": args.config, "epochs": args.epochs, "overrides": args.set, "runs": rows,
-                        "kmeans": kmeans}, indent=2)  # fmt: skip
+            json.dumps(
+                {"config": args.config, "epochs": args.epochs, "overrides": args.set, "runs": rows, "kmeans": kmeans},
+                indent=2,
+            )  # fmt: skip
         )
 
 

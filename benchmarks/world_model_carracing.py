@@ -116,8 +116,9 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--rollouts", type=int, default=2, help="rollouts (tracks) per candidate")
-    parser.add_argument("--max-steps", type=int, default=0,
-                        help="cap of training episodes (0: none, the env's 1,000 steps)")
+    parser.add_argument(
+        "--max-steps", type=int, default=0, help="cap of training episodes (0: none, the env's 1,000 steps)"
+    )
     parser.add_argument("--tracks", type=int, default=100, help="held-out tracks for the final score")
     parser.add_argument("--variants", default="full,zonly,pixelcnn")
     parser.add_argument("--pixelcnn-frames", type=int, default=10_000, help="frames per V epoch for pixelcnn")
@@ -129,8 +130,13 @@ def main() -> None:
     controller = [f"controller.generations={args.generations}", f"controller.population={args.population}",
                   f"controller.rollouts={args.rollouts}", f"controller.max_steps={args.max_steps or 'null'}",
                   "controller.negative_stop=50", "controller.eval_every=5", "controller.eval_episodes=4"]  # fmt: skip
-    common = [f"vision.epochs={args.vision_epochs}", f"memory.epochs={args.memory_epochs}",
-              f"memory.min_updates={args.memory_min_updates}", *controller, *args.set]
+    common = [
+        f"vision.epochs={args.vision_epochs}",
+        f"memory.epochs={args.memory_epochs}",
+        f"memory.min_updates={args.memory_min_updates}",
+        *controller,
+        *args.set,
+    ]
     results: dict[str, dict] = {"budget": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     variants = args.variants.split(",")
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,8 +156,11 @@ def main() -> None:
                 (zonly / "stages.json").write_text(json.dumps(["collect", "vision"]))
             results["zonly"] = {"train_wall_s": timed_train(config, zonly)}
         if "pixelcnn" in variants:
-            config, pcnn = make_run(folder, "pixelcnn", [frames, "vision.encoder=pixelcnn",
-                                                         f"vision.frames_per_epoch={args.pixelcnn_frames}", *common])
+            config, pcnn = make_run(
+                folder,
+                "pixelcnn",
+                [frames, "vision.encoder=pixelcnn", f"vision.frames_per_epoch={args.pixelcnn_frames}", *common],
+            )
             results["pixelcnn"] = {"train_wall_s": timed_train(config, pcnn)}
             results["pixelcnn"]["vision"] = json.loads((pcnn / "vision" / "metrics.json").read_text())
         runs = {"full": folder / "full", "zonly": folder / "zonly", "pixelcnn": folder / "pixelcnn"}

@@ -80,8 +80,12 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=200, help="dream steps after each start")
     parser.add_argument("--starts", default="100,400", help="steps into each test episode where dreams start")
     parser.add_argument("--seeds", type=int, default=4, help="dreams per start and action")
-    parser.add_argument("--real-tracks", type=int, default=4,
-                        help="tracks (seeds 100,000+) on which the real env plays each fixed action")
+    parser.add_argument(
+        "--real-tracks",
+        type=int,
+        default=4,
+        help="tracks (seeds 100,000+) on which the real env plays each fixed action",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)

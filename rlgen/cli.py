@@ -74,8 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--video", type=Path, metavar="PATH.mp4", help="record the first episode (headless)")
     ev.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     scores = ev.add_argument_group("image models (vae, flow, pixelcnn, gan, infogan runs)")
-    scores.add_argument("--inception-weights", type=Path, metavar="FILE", help="also the real Inception score and "
-                        "FID, with this local copy of pytorch-fid's pt_inception-2015-12-05 weights (never downloaded)")
+    scores.add_argument(
+        "--inception-weights",
+        type=Path,
+        metavar="FILE",
+        help="also the real Inception score and "
+        "FID, with this local copy of pytorch-fid's pt_inception-2015-12-05 weights (never downloaded)",
+    )
     scores.add_argument("--inception-samples", type=_positive_int, metavar="N", help="samples (and test images, "
                         "as many as the test split has) they are computed on (default 5000)")  # fmt: skip
     ev.set_defaults(func=_evaluate)

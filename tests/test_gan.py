@@ -353,8 +353,11 @@ def test_averaged_q_is_refreshed_before_use_and_loads_from_weights_saved_without
     train = load_image_set("digits", "train")
     overrides = ["model.z_dim=8", "model.fc_hidden=[16]"]
     plain = build_model(load_run_config(CONFIGS / "infogan_digits.yaml", overrides=overrides), train.shape, 17)
-    averaging = build_model(load_run_config(CONFIGS / "infogan_digits.yaml",
-                                            overrides=[*overrides, "model.d_ema_decay=0.99"]), train.shape, 17)
+    averaging = build_model(
+        load_run_config(CONFIGS / "infogan_digits.yaml", overrides=[*overrides, "model.d_ema_decay=0.99"]),
+        train.shape,
+        17,
+    )
     averaging.load_state_dict(plain.state_dict())
     for average, live in (("ema_q_head", "q_head"), ("ema_discriminator", "discriminator")):
         saved = getattr(plain, live).state_dict()

@@ -150,9 +150,17 @@ def build_networks(config, image_shape, z_dim: int, outputs: int):  # noqa: ANN0
     generator = Generator(image_shape, z_dim, arch=m.arch, hidden=m.g_hidden, fc_hidden=m.fc_hidden,
                           norm="virtual" if t.virtual_batch_norm else "batch", n_ref=t.vbn_reference)  # fmt: skip
     discriminator = Discriminator(
-        image_shape, outputs, arch=m.arch, hidden=m.d_hidden, input_noise=m.input_noise, hidden_noise=m.hidden_noise,
-        train_scale=m.d_train_scale, fc_hidden=m.fc_hidden,
-        minibatch_discrimination=t.minibatch_discrimination, mbd_kernels=t.mbd_kernels, mbd_dim=t.mbd_dim,
+        image_shape,
+        outputs,
+        arch=m.arch,
+        hidden=m.d_hidden,
+        input_noise=m.input_noise,
+        hidden_noise=m.hidden_noise,
+        train_scale=m.d_train_scale,
+        fc_hidden=m.fc_hidden,
+        minibatch_discrimination=t.minibatch_discrimination,
+        mbd_kernels=t.mbd_kernels,
+        mbd_dim=t.mbd_dim,
         minibatch_std=t.minibatch_std,
     )
     if m.init_std is not None:

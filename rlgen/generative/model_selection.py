@@ -52,8 +52,10 @@ class BestWeights:
         saying so, or None."""
         if self.epoch <= epoch:
             return None
-        return (f"the best weights so far (epoch {self.epoch}, {self.metric} {self.score:.4f}) are from training "
-                f"after epoch {epoch} that is now redone; they stay the best until a later evaluation beats them")
+        return (
+            f"the best weights so far (epoch {self.epoch}, {self.metric} {self.score:.4f}) are from training "
+            f"after epoch {epoch} that is now redone; they stay the best until a later evaluation beats them"
+        )
 
     def offer(self, epoch: int, score: float, model: nn.Module) -> bool:
         """Keep ``model``'s weights if ``score`` is the best so far (NaN never is); whether it was."""

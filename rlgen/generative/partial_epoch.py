@@ -42,8 +42,14 @@ class PartialEpoch:
         epoch's batch order."""
         if not self.batches_done:
             return {"batches_done": 0}
-        return {"batches_done": self.batches_done, "epoch_totals": self.totals, "epoch_images": self.count,
-                "epoch_seconds": round(self.seconds(), 3), "batch_size": train.batch_size, "seed": train.seed}
+        return {
+            "batches_done": self.batches_done,
+            "epoch_totals": self.totals,
+            "epoch_images": self.count,
+            "epoch_seconds": round(self.seconds(), 3),
+            "batch_size": train.batch_size,
+            "seed": train.seed,
+        }
 
     @classmethod
     def resumed(cls, state: dict[str, Any], train, epoch: int) -> tuple[PartialEpoch, str | None]:  # noqa: ANN001

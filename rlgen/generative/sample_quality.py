@@ -127,4 +127,3 @@ def sample_quality(classifier: ImageClassifier, samples: Tensor, test: ImageSet)
         ),
         "mode_coverage": float(covered),
     }
-

@@ -249,7 +249,7 @@ class GAN(nn.Module):
             if getattr(self, average) is None or _has_module(state_dict, prefix + average):
                 continue
             for key in [k for k in state_dict if k.startswith(f"{prefix}{live}.")]:
-                state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1:]}"] = state_dict[key]
+                state_dict[f"{prefix}{average}.{key[len(prefix + live) + 1 :]}"] = state_dict[key]
 
     def eval_generator(self) -> Generator:
         if self.ema_generator is None:

@@ -189,8 +189,10 @@ class EvolutionTrainer:
         atomic_save(self.folder / BEST_FILE, lambda p: np.save(p, self.best))
         if self.best_eval is not None:
             atomic_save(self.folder / BEST_EVAL_FILE, lambda p: np.save(p, self.best_eval))
-            print(f"C: the best evaluation was generation {self.best_eval_generation}'s mean "
-                  f"({self.best_eval_return:.1f} on {self.cfg.eval_episodes} held-out tracks): --checkpoint best")
+            print(
+                f"C: the best evaluation was generation {self.best_eval_generation}'s mean "
+                f"({self.best_eval_return:.1f} on {self.cfg.eval_episodes} held-out tracks): --checkpoint best"
+            )
         plot_columns(self.folder / "progress.csv", "generation",
                      ["fitness_best", "fitness_mean", "fitness_worst", "eval_return_mean"],
                      self.folder.plots / "fitness.png", ylabel="return", title="C: CMA-ES fitness")  # fmt: skip

@@ -89,9 +89,7 @@ def windows(series: LatentSeries, episodes: list[int], seq_len: int, rng: np.ran
     lengths = np.array([series.steps(i) for i in episodes], dtype=np.float64)
     count = window_count(series, episodes, seq_len)
     chosen = rng.choice(len(episodes), size=count, p=lengths / lengths.sum())
-    return [
-        (episodes[i], int(rng.integers(0, max(1, series.steps(episodes[i]) - seq_len + 1)))) for i in chosen
-    ]
+    return [(episodes[i], int(rng.integers(0, max(1, series.steps(episodes[i]) - seq_len + 1)))) for i in chosen]
 
 
 def batch(series: LatentSeries, picks: list[tuple[int, int]], seq_len: int, rng: np.random.Generator):  # noqa: ANN201
