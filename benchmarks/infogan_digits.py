@@ -115,7 +115,7 @@ def main() -> None:
             json.dumps(
                 {"config": args.config, "epochs": args.epochs, "overrides": args.set, "runs": rows, "kmeans": kmeans},
                 indent=2,
-            )  # fmt: skip
+            )
         )
 
 

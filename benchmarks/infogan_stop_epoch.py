@@ -19,12 +19,32 @@ from pathlib import Path
 
 
 def kept_accuracy(evaluations: list[dict], stop_epoch: int, window: int) -> float:
-    """The code accuracy of the most informative evaluation up to ``stop_epoch``."""
+    """The code accuracy of the evaluation the selection keeps when training stops at ``stop_epoch``.
+
+    Each evaluation is scored by the mean code information of itself and up to ``window - 1`` evaluations
+    before it (the first few average fewer). Ties keep the earliest, as the trainer's ``BestWeights`` does.
+    """
     seen = [e for e in evaluations if e["epoch"] <= stop_epoch]
+    if not seen:
+        raise ValueError(f"no evaluation at or before epoch {stop_epoch}")
     information = [e["code_information"] for e in seen]
     scores = [statistics.fmean(information[max(0, i - window + 1) : i + 1]) for i in range(len(seen))]
-    best = max(range(len(seen)), key=lambda i: (scores[i], i))
+    best = max(range(len(seen)), key=lambda i: (scores[i], -i))
     return seen[best]["code_accuracy"]
+
+
+def read_curves(path: Path) -> dict[int, list[dict]]:
+    """Each seed's evaluations, checked for the three fields the selection reads."""
+    runs = json.loads(path.read_text())["runs"]
+    curves = {run["seed"]: run["evaluations"] for run in runs}
+    if not curves or not all(curves.values()):
+        raise ValueError("no runs, or a run without evaluations")
+    for curve in curves.values():
+        for evaluation in curve:
+            for field in ("epoch", "code_accuracy", "code_information"):
+                if not isinstance(evaluation.get(field), (int, float)):
+                    raise ValueError(f"an evaluation lacks a numeric {field!r}")
+    return curves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,16 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="first", type=int, default=0, help="first stopping epoch to print")
     parser.add_argument("--window", type=int, default=1, help="evaluations averaged into the score")
     args = parser.parse_args(argv)
+    if args.window < 1:
+        parser.error(f"--window must be at least 1, got {args.window}")
     try:
-        runs = json.loads(args.results.read_text())["runs"]
-        curves = {run["seed"]: run["evaluations"] for run in runs}
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"error: {args.results} is not a results JSON with runs[].evaluations[] ({error})", file=sys.stderr)
+        curves = read_curves(args.results)
+        epochs = sorted({e["epoch"] for curve in curves.values() for e in curve if e["epoch"] >= args.first})
+        table = [(stop, [kept_accuracy(curve, stop, args.window) for curve in curves.values()]) for stop in epochs]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        print(f"error: {args.results} is not a results JSON with runs[].evaluations[]: {error}", file=sys.stderr)
         return 2
-    epochs = sorted({e["epoch"] for curve in curves.values() for e in curve if e["epoch"] >= args.first})
     print("stop epoch | " + " | ".join(f"seed {seed}" for seed in curves) + " | mean")
-    for stop in epochs:
-        kept = [kept_accuracy(curve, stop, args.window) for curve in curves.values()]
+    for stop, kept in table:
         cells = " | ".join(f"{100 * accuracy:.1f}%" for accuracy in kept)
         print(f"{stop} | {cells} | {100 * statistics.fmean(kept):.2f}%")
     return 0

