@@ -10,7 +10,11 @@ scores the test split the same way: on MNIST k-means gets about 55% against Info
     python benchmarks/infogan_digits.py --seeds 3 --epochs 100 --json benchmarks/results/infogan_digits.json
 
 ``--config infogan_mnist --set data.path=DIR`` runs the paper's MNIST set-up instead (any folder holding
-the four MNIST IDX files; the test split there is scored, and k-means uses the same data).
+the four MNIST IDX files; the test split there is scored, and k-means uses the same data), and
+``--config infogan_mnist_subset`` the set-up for the 4,000-image subset of ``benchmarks/mnist_subset.py``:
+
+    python benchmarks/infogan_digits.py --config infogan_mnist_subset --first-seed 8 --seeds 3 \
+        --set data.path=DIR --runs-dir runs/infogan_subset
 
 Every evaluation's code accuracy and code information (Q's label-free estimate of I(c; x) on the training
 images) goes to the JSON. With ``--set train.keep=most_informative`` each run keeps the weights of its most
@@ -80,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, help="default: the config's train.epochs")
     parser.add_argument("--config", default="infogan_digits", help="run config name in run_configs/")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
     parser.add_argument("--json", type=Path)
@@ -88,9 +92,11 @@ def main() -> None:
                         "checkpoints to resume with rlgen train --resume); default: a temporary folder")  # fmt: skip
     args = parser.parse_args()
     seeds, rows = range(args.first_seed, args.first_seed + args.seeds), []
+    overrides = [*([] if args.epochs is None else [f"train.epochs={args.epochs}"]), *args.set]
+    config = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=overrides)  # bad keys: now
     with runs_folder(args.runs_dir) as folder:
         for seed in seeds:
-            metrics = train_config(args.config, seed, [f"train.epochs={args.epochs}", *args.set], folder)
+            metrics = train_config(args.config, seed, overrides, folder)
             row = {key: metrics.get(key) for key in REPORTED}
             rows.append({**row, "evaluations": evaluations(Path(metrics["run"]))})
             print(json.dumps(rows[-1]), flush=True)
@@ -105,15 +111,20 @@ def main() -> None:
         f"the restart with the most code information (seed {chosen['seed']}, {chosen['code_information']:.3f} "
         f"nats): {100 * chosen['code_accuracy']:.1f}%"
     )
-    data = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=args.set).data
-    kmeans = [kmeans_accuracy(seed, data.dataset, data.path) for seed in seeds]
+    kmeans = [kmeans_accuracy(seed, config.data.dataset, config.data.path) for seed in seeds]
     per_seed = ", ".join(f"{100 * a:.1f}" for a in kmeans)
     print(f"k-means on raw pixels, same seeds: {100 * statistics.mean(kmeans):.1f}% ({per_seed})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
-                {"config": args.config, "epochs": args.epochs, "overrides": args.set, "runs": rows, "kmeans": kmeans},
+                {
+                    "config": args.config,
+                    "epochs": config.train.epochs,
+                    "overrides": args.set,
+                    "runs": rows,
+                    "kmeans": kmeans,
+                },
                 indent=2,
             )
         )
@@ -123,4 +134,5 @@ if __name__ == "__main__":
     try:
         main()
     except RlgenError as err:  # e.g. a kept run that already exists: one line, not a traceback
-        sys.exit(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
