@@ -93,7 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     seeds, rows = range(args.first_seed, args.first_seed + args.seeds), []
     overrides = [*([] if args.epochs is None else [f"train.epochs={args.epochs}"]), *args.set]
-    config = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=overrides)  # bad keys: now
+    # loaded up front so that a bad key fails before the first run, not after hours of training
+    config = load_run_config(ROOT / "run_configs" / f"{args.config}.yaml", overrides=overrides)
     with runs_folder(args.runs_dir) as folder:
         for seed in seeds:
             metrics = train_config(args.config, seed, overrides, folder)
